@@ -1,0 +1,264 @@
+/* ctflow.c: the collectd glue. Options become a struct collector_config,
+ * init starts the collector, read dispatches what it found, shutdown stops
+ * it. Everything else lives in collectd-free modules. */
+#include "collectd.h"
+#include "plugin.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector.h"
+
+#define PLUGIN_NAME "ctflow"
+#define MAX_HOSTS_LIMIT 1000000
+
+/* SPEC's TCP state names, by TCP_CONNTRACK_* value. */
+static const char *const tcp_state_names[TCP_STATES] = {
+    NULL,         "SYN_SENT", "SYN_RECV",  "ESTABLISHED", "FIN_WAIT",
+    "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE",       "SYN_SENT2",
+};
+
+static const char *const proto_names[PROTO_CLASSES] = {"tcp", "udp", "icmp",
+                                                       "other"};
+
+static struct collector_config config;
+static bool local_network_given;
+static bool config_failed;
+static struct collector *collector;
+
+static void ctflow_log(int priority, const char *format, ...) {
+  char text[512];
+  va_list ap;
+  va_start(ap, format);
+  vsnprintf(text, sizeof(text), format, ap);
+  va_end(ap);
+  plugin_log(priority, PLUGIN_NAME ": %s", text);
+}
+
+/* Logs SPEC's one clear error for a bad option value and marks the
+ * configuration failed; init then refuses to start. */
+static int bad_option(const oconfig_item_t *ci, const char *value,
+                      const char *expected) {
+  ctflow_log(LOG_ERR, "option %s: bad value \"%s\": expected %s; not starting",
+             ci->key, value, expected);
+  config_failed = true;
+  return -1;
+}
+
+/* Returns the option's value as text for an error message. */
+static const char *value_text(const oconfig_item_t *ci, char *buf,
+                              size_t size) {
+  if (ci->values_num < 1)
+    return "";
+  const oconfig_value_t *v = &ci->values[0];
+  if (v->type == OCONFIG_TYPE_STRING)
+    return v->value.string;
+  if (v->type == OCONFIG_TYPE_NUMBER)
+    snprintf(buf, size, "%g", v->value.number);
+  else
+    snprintf(buf, size, "%s", v->value.boolean ? "true" : "false");
+  return buf;
+}
+
+static int config_local_network(const oconfig_item_t *ci) {
+  char buf[64];
+  if (ci->values_num < 1)
+    return bad_option(ci, "", "one or more CIDRs in quotes");
+  if (!local_network_given)
+    config.local.count = 0;
+  local_network_given = true;
+  for (int i = 0; i < ci->values_num; i++) {
+    if (ci->values[i].type != OCONFIG_TYPE_STRING)
+      return bad_option(ci, value_text(ci, buf, sizeof(buf)),
+                        "a CIDR in quotes, e.g. \"192.168.1.0/24\"");
+    const char *cidr = ci->values[i].value.string;
+    if (localnet_add(&config.local, cidr) == 0)
+      continue;
+    if (errno != ENOSPC)
+      return bad_option(ci, cidr,
+                        "an IPv4 or IPv6 CIDR, e.g. \"192.168.1.0/24\"");
+    snprintf(buf, sizeof(buf), "at most %d networks", LOCALNET_MAX);
+    return bad_option(ci, cidr, buf);
+  }
+  return 0;
+}
+
+/* Returns 0 and the whole number in [min, max] the option holds. */
+static int config_count(const oconfig_item_t *ci, long min, long max,
+                        long *out) {
+  char buf[64], expected[96];
+  snprintf(expected, sizeof(expected), "a whole number from %ld to %ld", min,
+           max);
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_NUMBER)
+    return bad_option(ci, value_text(ci, buf, sizeof(buf)), expected);
+  double v = ci->values[0].value.number;
+  if (v < (double)min || v > (double)max || v != (double)(long)v)
+    return bad_option(ci, value_text(ci, buf, sizeof(buf)), expected);
+  *out = (long)v;
+  return 0;
+}
+
+/* Options of SPEC that later parts of ctflow act on: validated now, so that
+ * SPEC's example configuration starts and a typo still refuses to. */
+static int config_pending(const oconfig_item_t *ci) {
+  char buf[64];
+  long n;
+  bool b;
+  if (strcasecmp(ci->key, "TopFlows") == 0)
+    return config_count(ci, 0, MAX_HOSTS_LIMIT, &n);
+  if (strcasecmp(ci->key, "Events") == 0)
+    return cf_util_get_boolean(ci, &b) == 0
+               ? 0
+               : bad_option(ci, value_text(ci, buf, sizeof(buf)),
+                            "true or false");
+  const char *key = value_text(ci, buf, sizeof(buf));
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING ||
+      (strcmp(key, "conversation") != 0 && strcmp(key, "5tuple") != 0))
+    return bad_option(ci, key, "\"conversation\" or \"5tuple\"");
+  return 0;
+}
+
+static int ctflow_config(oconfig_item_t *block) {
+  localnet_set_default(&config.local);
+  config.max_hosts = 4096;
+  config.log = ctflow_log;
+  for (int i = 0; i < block->children_num; i++) {
+    const oconfig_item_t *ci = &block->children[i];
+    long n;
+    int rc;
+    if (strcasecmp(ci->key, "LocalNetwork") == 0)
+      rc = config_local_network(ci);
+    else if (strcasecmp(ci->key, "MaxHosts") == 0) {
+      rc = config_count(ci, 0, MAX_HOSTS_LIMIT, &n);
+      config.max_hosts = (size_t)n;
+    } else if (strcasecmp(ci->key, "TopFlows") == 0 ||
+               strcasecmp(ci->key, "FlowKey") == 0 ||
+               strcasecmp(ci->key, "Events") == 0)
+      rc = config_pending(ci);
+    else {
+      ctflow_log(LOG_ERR,
+                 "unknown option \"%s\" (known: LocalNetwork, MaxHosts, "
+                 "TopFlows, FlowKey, Events); not starting",
+                 ci->key);
+      config_failed = true;
+      rc = -1;
+    }
+    if (rc < 0)
+      return -1;
+  }
+  return 0;
+}
+
+static int ctflow_init(void) {
+  if (config_failed)
+    return -1;
+  if (config.log == NULL) { /* no <Plugin ctflow> block: SPEC's defaults */
+    localnet_set_default(&config.local);
+    config.max_hosts = 4096;
+    config.log = ctflow_log;
+  }
+  collector = collector_new(&config);
+  return collector ? 0 : -1;
+}
+
+static void dispatch(const char *plugin_instance, const char *type,
+                     const char *type_instance, value_t *values, size_t n) {
+  value_list_t vl = VALUE_LIST_INIT;
+  vl.values = values;
+  vl.values_len = n;
+  snprintf(vl.plugin, sizeof(vl.plugin), "%s", PLUGIN_NAME);
+  snprintf(vl.plugin_instance, sizeof(vl.plugin_instance), "%s",
+           plugin_instance);
+  snprintf(vl.type, sizeof(vl.type), "%s", type);
+  snprintf(vl.type_instance, sizeof(vl.type_instance), "%s", type_instance);
+  plugin_dispatch_values(&vl);
+}
+
+static void dispatch_gauge(const char *pi, const char *type, const char *ti,
+                           double v) {
+  dispatch(pi, type, ti, &(value_t){.gauge = v}, 1);
+}
+
+static void dispatch_derive(const char *pi, const char *type, const char *ti,
+                            uint64_t v) {
+  dispatch(pi, type, ti, &(value_t){.derive = (derive_t)v}, 1);
+}
+
+static void dispatch_rx_tx(const char *pi, const char *type, uint64_t rx,
+                           uint64_t tx) {
+  value_t v[2] = {{.derive = (derive_t)rx}, {.derive = (derive_t)tx}};
+  dispatch(pi, type, "", v, 2);
+}
+
+/* Writes the plugin instance of bucket b: the address, "other" or "total". */
+static void bucket_name(const struct host_stats *b, char *name, size_t size) {
+  if (b->kind == BUCKET_TOTAL)
+    snprintf(name, size, "total");
+  else if (b->kind == BUCKET_OTHER)
+    snprintf(name, size, "other");
+  else
+    inet_ntop(b->family, &b->addr, name, size);
+}
+
+static void dispatch_bucket(const struct host_stats *b) {
+  char name[INET6_ADDRSTRLEN];
+  bucket_name(b, name, sizeof(name));
+  dispatch_rx_tx(name, "if_octets", b->rx_bytes, b->tx_bytes);
+  dispatch_rx_tx(name, "if_packets", b->rx_packets, b->tx_packets);
+  uint32_t all = 0;
+  for (int p = 0; p < PROTO_CLASSES; p++) {
+    dispatch_gauge(name, "current_connections", proto_names[p],
+                   b->connections[p]);
+    all += b->connections[p];
+  }
+  dispatch_gauge(name, "current_connections", "", all);
+  dispatch_derive(name, "total_connections", "", b->new_connections);
+  dispatch_gauge(name, "count", "peers", b->peers);
+}
+
+static void dispatch_kernel(const struct kernel_stats *k) {
+  if (k->have_global) {
+    dispatch_gauge("kernel", "conntrack", "", k->entries);
+    dispatch_gauge("kernel", "conntrack", "max", k->max_entries);
+    if (k->max_entries > 0)
+      dispatch_gauge("kernel", "percent", "used",
+                     100.0 * k->entries / k->max_entries);
+  }
+  for (unsigned s = 0; k->have_cpu && s <= CTA_STATS_MAX; s++)
+    if (k->reported & (1u << s))
+      dispatch_derive("kernel", "derive", kernel_stat_name(s), k->cpu[s]);
+}
+
+static int ctflow_read(void) {
+  if (collector_read(collector) < 0)
+    return -1;
+  struct hosts *hosts = collector_hosts(collector);
+  for (size_t i = 0; i < hosts->count; i++)
+    dispatch_bucket(&hosts->buckets[i]);
+  for (int s = 1; s < TCP_STATES; s++)
+    dispatch_gauge("total", "tcp_connections", tcp_state_names[s],
+                   hosts->tcp_states[s]);
+  dispatch_kernel(collector_kernel(collector));
+  const struct self_stats *self = collector_self(collector);
+  dispatch_gauge("self", "duration", "read", self->read_seconds);
+  dispatch_gauge("self", "count", "flows", (double)self->flows);
+  return 0;
+}
+
+static int ctflow_shutdown(void) {
+  collector_free(collector);
+  collector = NULL;
+  return 0;
+}
+
+void module_register(void) {
+  plugin_register_complex_config(PLUGIN_NAME, ctflow_config);
+  plugin_register_init(PLUGIN_NAME, ctflow_init);
+  plugin_register_read(PLUGIN_NAME, ctflow_read);
+  plugin_register_shutdown(PLUGIN_NAME, ctflow_shutdown);
+}

@@ -1,0 +1,84 @@
+/* ctnetlink.c: request / reply loop on a libmnl socket. */
+#include "ctnetlink.h"
+
+#include <errno.h>
+#include <libnetfilter_conntrack/linux_nfnetlink_conntrack.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+int ctnetlink_open(struct ctnetlink *ct) {
+  ct->nl = mnl_socket_open(NETLINK_NETFILTER);
+  if (ct->nl == NULL)
+    return -1;
+  if (mnl_socket_bind(ct->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+    int saved = errno;
+    mnl_socket_close(ct->nl);
+    ct->nl = NULL;
+    errno = saved;
+    return -1;
+  }
+  ct->portid = mnl_socket_get_portid(ct->nl);
+  ct->seq = (unsigned)time(NULL);
+  return 0;
+}
+
+void ctnetlink_close(struct ctnetlink *ct) {
+  if (ct->nl)
+    mnl_socket_close(ct->nl);
+  ct->nl = NULL;
+}
+
+/* Returns the length of a request of msg_type, built at the start of buf. */
+static size_t build_request(struct ctnetlink *ct, uint8_t msg_type,
+                            uint16_t flags) {
+  struct nlmsghdr *nlh = mnl_nlmsg_put_header(ct->buf);
+  nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | msg_type;
+  nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+  nlh->nlmsg_seq = ++ct->seq;
+  struct nfgenmsg *nfh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfh));
+  nfh->nfgen_family = AF_UNSPEC;
+  nfh->version = NFNETLINK_V0;
+  nfh->res_id = 0;
+  return nlh->nlmsg_len;
+}
+
+/* Returns 0 after a fresh socket replaced ct's, keeping errno. */
+static int reopen(struct ctnetlink *ct) {
+  int saved = errno;
+  ctnetlink_close(ct);
+  int rc = ctnetlink_open(ct);
+  errno = saved;
+  return rc;
+}
+
+int ctnetlink_request(struct ctnetlink *ct, uint8_t msg_type, uint16_t flags,
+                      mnl_cb_t cb, void *arg) {
+  if (ct->nl == NULL && ctnetlink_open(ct) < 0)
+    return -1;
+  size_t len = build_request(ct, msg_type, flags);
+  if (mnl_socket_sendto(ct->nl, ct->buf, len) < 0)
+    return -1;
+  unsigned seq = ct->seq;
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(ct->nl, ct->buf, sizeof(ct->buf));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      break;
+    errno = 0;
+    int rc = mnl_cb_run(ct->buf, n, seq, ct->portid, cb, arg);
+    if (rc == MNL_CB_STOP)
+      return 0;
+    if (rc == MNL_CB_ERROR) {
+      /* mnl_cb_run sets errno from an NLMSG_ERROR; a callback's error
+       * leaves it as it was. */
+      if (errno == 0)
+        errno = ECANCELED;
+      break;
+    }
+  }
+  reopen(ct);
+  return -1;
+}

@@ -1,0 +1,34 @@
+/* ctnetlink.h: a netlink socket to the kernel's conntrack subsystem
+ * (NETLINK_NETFILTER, subsystem NFNL_SUBSYS_CTNETLINK), over libmnl. */
+#ifndef CTFLOW_CTNETLINK_H
+#define CTFLOW_CTNETLINK_H
+
+#include <libmnl/libmnl.h>
+#include <stdint.h>
+
+/* SPEC: 32 KiB. The kernel fills each dump batch up to the reader's buffer
+ * (and to 32 KiB at most for ctnetlink), so a larger one buys nothing. */
+#define CTNETLINK_BUFFER_SIZE 32768
+
+struct ctnetlink {
+  struct mnl_socket *nl;
+  unsigned portid;
+  unsigned seq;
+  char buf[CTNETLINK_BUFFER_SIZE];
+};
+
+/* Opens the socket in the caller's network namespace. Returns 0, or -1 with
+ * errno (EPERM without CAP_NET_ADMIN, EPROTONOSUPPORT without nfnetlink). */
+int ctnetlink_open(struct ctnetlink *ct);
+void ctnetlink_close(struct ctnetlink *ct);
+
+/* Sends the conntrack request msg_type (IPCTNL_MSG_CT_*) for both address
+ * families with flags (NLM_F_DUMP for a dump, NLM_F_ACK for a single reply)
+ * and calls cb on every reply message until the kernel is done. Returns 0,
+ * or -1 with errno: the kernel's error, the socket's, or ECANCELED when cb
+ * returned MNL_CB_ERROR. After an error the socket is reopened, so that no
+ * stale reply can reach the next request. */
+int ctnetlink_request(struct ctnetlink *ct, uint8_t msg_type, uint16_t flags,
+                      mnl_cb_t cb, void *arg);
+
+#endif

@@ -1,0 +1,132 @@
+/* hosts.c: buckets in one array (hosts only ever join, so positions are
+ * stable), found by address through an open-addressing index. */
+#include "hosts.h"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+
+#define FIXED_BUCKETS 2
+
+static uint64_t addr_hash(uint8_t family, const union ct_addr *addr) {
+  return hash_bytes(addr, sizeof(*addr), family);
+}
+
+/* Returns the index size for max_hosts hosts: a power of two, load <= 1/2. */
+static size_t index_size_for(size_t max_hosts) {
+  size_t size = 16;
+  while (size < 2 * max_hosts)
+    size *= 2;
+  return size;
+}
+
+int hosts_init(struct hosts *h, size_t max_hosts) {
+  *h = (struct hosts){.max_hosts = max_hosts, .capacity = 16};
+  h->index_mask = index_size_for(max_hosts) - 1;
+  h->buckets = calloc(h->capacity, sizeof(*h->buckets));
+  h->index = calloc(h->index_mask + 1, sizeof(*h->index));
+  if (h->buckets == NULL || h->index == NULL) {
+    hosts_free(h);
+    return -1;
+  }
+  h->buckets[0].kind = BUCKET_TOTAL;
+  h->buckets[1].kind = BUCKET_OTHER;
+  h->count = FIXED_BUCKETS;
+  return 0;
+}
+
+void hosts_free(struct hosts *h) {
+  free(h->buckets);
+  free(h->index);
+  peerset_free(&h->peers);
+  *h = (struct hosts){0};
+}
+
+struct host_stats *hosts_total(struct hosts *h) {
+  return &h->buckets[0];
+}
+struct host_stats *hosts_other(struct hosts *h) {
+  return &h->buckets[1];
+}
+
+/* Returns a new bucket for addr at position count, or NULL. */
+static struct host_stats *append(struct hosts *h, uint8_t family,
+                                 const union ct_addr *addr) {
+  if (h->count == h->capacity) {
+    size_t capacity = 2 * h->capacity;
+    struct host_stats *b = realloc(h->buckets, capacity * sizeof(*b));
+    if (b == NULL)
+      return NULL;
+    h->buckets = b;
+    h->capacity = capacity;
+  }
+  struct host_stats *b = &h->buckets[h->count++];
+  *b =
+      (struct host_stats){.addr = *addr, .family = family, .kind = BUCKET_HOST};
+  return b;
+}
+
+struct host_stats *hosts_find(struct hosts *h, uint8_t family,
+                              const union ct_addr *addr) {
+  size_t s = addr_hash(family, addr) & h->index_mask;
+  for (; h->index[s] != 0; s = (s + 1) & h->index_mask) {
+    struct host_stats *b = &h->buckets[h->index[s]];
+    if (b->family == family && memcmp(&b->addr, addr, sizeof(*addr)) == 0)
+      return b;
+  }
+  if (h->count - FIXED_BUCKETS >= h->max_hosts)
+    return hosts_other(h);
+  struct host_stats *b = append(h, family, addr);
+  if (b == NULL)
+    return hosts_other(h);
+  h->index[s] = h->count - 1;
+  return b;
+}
+
+void hosts_begin_read(struct hosts *h) {
+  for (size_t i = 0; i < h->count; i++) {
+    memset(h->buckets[i].connections, 0, sizeof(h->buckets[i].connections));
+    h->buckets[i].peers = 0;
+  }
+  memset(h->tcp_states, 0, sizeof(h->tcp_states));
+  peerset_clear(&h->peers);
+}
+
+/* Returns 1 when remote is new for the bucket at position pos. */
+static int add_pair(struct hosts *h, size_t pos, uint8_t family,
+                    const union ct_addr *remote) {
+  return peerset_add(&h->peers, hash_mix64(addr_hash(family, remote) + pos));
+}
+
+int hosts_add_peer(struct hosts *h, struct host_stats *bucket, uint8_t family,
+                   const union ct_addr *remote) {
+  int rc = 0;
+  size_t pos = bucket - h->buckets;
+  if (pos != 0) {
+    rc = add_pair(h, pos, family, remote);
+    bucket->peers += rc > 0;
+  }
+  int total = add_pair(h, 0, family, remote);
+  h->buckets[0].peers += total > 0;
+  return rc < 0 || total < 0 ? -1 : 0;
+}
+
+enum proto_class proto_class_of(uint8_t l4proto) {
+  switch (l4proto) {
+  case IPPROTO_TCP:
+    return PROTO_TCP;
+  case IPPROTO_UDP:
+    return PROTO_UDP;
+  case IPPROTO_ICMP:
+  case IPPROTO_ICMPV6:
+    return PROTO_ICMP;
+  }
+  return PROTO_OTHER;
+}
+
+size_t hosts_memory(const struct hosts *h) {
+  return h->capacity * sizeof(*h->buckets) +
+         (h->index_mask + 1) * sizeof(*h->index) + peerset_memory(&h->peers);
+}
