@@ -5,21 +5,17 @@
 #ifndef CTFLOW_COLLECTOR_H
 #define CTFLOW_COLLECTOR_H
 
-#include <stdarg.h>
 #include <stddef.h>
 
+#include "accounting.h"
 #include "hosts.h"
 #include "kernel_stats.h"
 #include "localnet.h"
 
-/* priority is a syslog LOG_* level; the text carries no plugin prefix. */
-typedef void (*collector_log_fn)(int priority, const char *format, ...)
-    __attribute__((format(printf, 2, 3)));
-
 struct collector_config {
   struct localnet local;
   size_t max_hosts;
-  collector_log_fn log;
+  log_fn log;
 };
 
 struct self_stats {

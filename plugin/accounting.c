@@ -1,0 +1,115 @@
+/* accounting.c: every byte once (SPEC, "Accounting", rules 1, 2, 4, 5, 6). */
+#include "accounting.h"
+
+#include <syslog.h>
+
+#include "classify.h"
+
+int accounting_init(struct accounting *a, const struct localnet *local,
+                    size_t max_hosts, log_fn log) {
+  *a = (struct accounting){.local = local, .log = log};
+  a->flows = flowtable_new();
+  if (a->flows == NULL || hosts_init(&a->hosts, max_hosts) < 0) {
+    flowtable_free(a->flows);
+    return -1;
+  }
+  return 0;
+}
+
+void accounting_free(struct accounting *a) {
+  flowtable_free(a->flows);
+  hosts_free(&a->hosts);
+  a->flows = NULL;
+}
+
+void accounting_begin_read(struct accounting *a) {
+  /* 0 marks a flow never seen, so the generation skips it on wrapping. */
+  if (++a->gen == 0)
+    a->gen = 1;
+  hosts_begin_read(&a->hosts);
+}
+
+void accounting_end_read(struct accounting *a) {
+  flowtable_sweep(a->flows, a->gen);
+  a->baselined = true;
+}
+
+size_t accounting_memory(const struct accounting *a) {
+  return flowtable_memory(a->flows) + hosts_memory(&a->hosts);
+}
+
+static void warn_memory(struct accounting *a, const char *what) {
+  if (!a->warned_memory)
+    a->log(LOG_WARNING, "out of memory: %s", what);
+  a->warned_memory = true;
+}
+
+static void add_growth(struct host_stats *b, const struct ct_counters *tx,
+                       const struct ct_counters *rx) {
+  b->tx_bytes += tx->bytes;
+  b->tx_packets += tx->packets;
+  b->rx_bytes += rx->bytes;
+  b->rx_packets += rx->packets;
+}
+
+/* Returns the growth of entry since the last read, and whether this read
+ * already saw it (*dup) and whether it began since the last read (*fresh). */
+static struct growth track(struct accounting *a, const struct ct_entry *e,
+                           bool *dup, bool *fresh) {
+  struct flow *f = flowtable_upsert(a->flows, e->id, flow_tuple_hash(e));
+  if (f == NULL) {
+    warn_memory(a, "some entries' bytes are not counted");
+    *dup = *fresh = false;
+    return (struct growth){0};
+  }
+  bool first_sight = f->seen == 0;
+  *dup = f->seen == a->gen;
+  *fresh = first_sight && a->baselined;
+  f->seen = a->gen;
+  struct growth g = flow_advance(f, e);
+  /* Rule 1: what entries carried before the first read is not counted. */
+  return first_sight && !a->baselined ? (struct growth){0} : g;
+}
+
+static void count_connection(struct accounting *a, struct host_stats *b,
+                             const struct ct_entry *e, const struct owner *o,
+                             bool fresh) {
+  struct host_stats *total = hosts_total(&a->hosts);
+  enum proto_class pc = proto_class_of(e->orig.l4proto);
+  b->connections[pc]++;
+  total->connections[pc]++;
+  if (fresh) {
+    b->new_connections++;
+    total->new_connections++;
+  }
+  if (e->has_tcp_state && e->tcp_state < TCP_STATES)
+    a->hosts.tcp_states[e->tcp_state]++;
+  if (hosts_add_peer(&a->hosts, b, o->family, o->remote) < 0)
+    warn_memory(a, "peers are undercounted");
+}
+
+void accounting_add(struct accounting *a, const struct ct_entry *e) {
+  /* Rule 6: the kernel adds counters to entries created while
+   * nf_conntrack_acct is 1; the others count as connections only. */
+  if (!e->has_counters && !a->warned_acct) {
+    a->log(LOG_WARNING,
+           "conntrack entries carry no byte counters: connections are "
+           "counted, bytes and packets are not; set "
+           "net.netfilter.nf_conntrack_acct=1 (it applies to entries "
+           "created after it is set)");
+    a->warned_acct = true;
+  }
+  struct owner o = classify(a->local, e);
+  struct host_stats *b = o.rule == RULE_OTHER
+                             ? hosts_other(&a->hosts)
+                             : hosts_find(&a->hosts, o.family, o.host);
+  bool dup, fresh;
+  struct growth g = track(a, e, &dup, &fresh);
+  const struct ct_counters *tx = o.sends_orig ? &g.orig : &g.reply;
+  const struct ct_counters *rx = o.sends_orig ? &g.reply : &g.orig;
+  add_growth(b, tx, rx);
+  add_growth(hosts_total(&a->hosts), tx, rx);
+  /* Rule 4: an entry the dump returns twice is one connection. */
+  if (!dup)
+    count_connection(a, b, e, &o, fresh);
+}

@@ -1,0 +1,49 @@
+/* accounting.h: SPEC's accounting rules over a stream of entries, free of
+ * sockets so that tests can feed it synthetic ones. A read is
+ * accounting_begin_read(), accounting_add() for every entry the dump
+ * returns, then accounting_end_read() once the dump was whole. */
+#ifndef CTFLOW_ACCOUNTING_H
+#define CTFLOW_ACCOUNTING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ct_entry.h"
+#include "flowtable.h"
+#include "hosts.h"
+#include "localnet.h"
+
+/* priority is a syslog LOG_* level; the text carries no plugin prefix. */
+typedef void (*log_fn)(int priority, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+struct accounting {
+  const struct localnet *local;
+  log_fn log;
+  struct flowtable *flows;
+  struct hosts hosts;
+  uint32_t gen;   /* read generation; flows seen by this read carry it */
+  bool baselined; /* a whole dump has set every entry's starting point */
+  bool warned_acct, warned_memory;
+};
+
+/* Returns 0, or -1 when out of memory. local must outlive a. */
+int accounting_init(struct accounting *a, const struct localnet *local,
+                    size_t max_hosts, log_fn log);
+void accounting_free(struct accounting *a);
+
+/* Starts a read: gauges go to zero, to be counted again. */
+void accounting_begin_read(struct accounting *a);
+
+/* Adds entry: its growth since the last read to its host and to total, and
+ * it to the connection gauges unless this read already had it. */
+void accounting_add(struct accounting *a, const struct ct_entry *entry);
+
+/* Ends a whole read: entries it did not return have left the table. A read
+ * that failed midway is not ended, so nothing it missed is forgotten. */
+void accounting_end_read(struct accounting *a);
+
+/* Returns the bytes of memory held for flows and hosts. */
+size_t accounting_memory(const struct accounting *a);
+
+#endif
