@@ -12,8 +12,8 @@
  *     CTA_STATUS, CTA_MARK, CTA_ID (u32)   CTA_ZONE (u16)
  *
  * Every integer is in network byte order. Attributes are walked in place
- * with libmnl, which checks each length against what is left of the
- * message; nothing is copied but the values kept in struct ct_entry. */
+ * (nlattr.h), every length checked against what is left of its container;
+ * nothing is copied but the values kept in struct ct_entry. */
 #include "ct_parse.h"
 
 #include <arpa/inet.h>
@@ -23,6 +23,8 @@
 #include <libnetfilter_conntrack/linux_nfnetlink_conntrack.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <string.h>
+
+#include "nlattr.h"
 
 /* Which parts of a tuple were present. */
 enum { HAVE_SRC = 1, HAVE_DST = 2, HAVE_PROTO = 4, TUPLE_WHOLE = 7 };
@@ -34,22 +36,27 @@ struct tuple_parse {
 
 static int parse_ip(const struct nlattr *attr, void *arg) {
   struct tuple_parse *p = arg;
+  uint8_t family;
   switch (mnl_attr_get_type(attr)) {
   case CTA_IP_V4_SRC:
   case CTA_IP_V4_DST:
     if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
       return MNL_CB_ERROR;
-    p->tuple->l3proto = AF_INET;
+    family = AF_INET;
     break;
   case CTA_IP_V6_SRC:
   case CTA_IP_V6_DST:
     if (mnl_attr_validate2(attr, MNL_TYPE_BINARY, sizeof(struct in6_addr)) < 0)
       return MNL_CB_ERROR;
-    p->tuple->l3proto = AF_INET6;
+    family = AF_INET6;
     break;
   default:
     return MNL_CB_OK;
   }
+  /* Both ends of a tuple are of one family; l3proto is 0 until the first. */
+  if (p->tuple->l3proto != 0 && p->tuple->l3proto != family)
+    return MNL_CB_ERROR;
+  p->tuple->l3proto = family;
   bool is_src = mnl_attr_get_type(attr) == CTA_IP_V4_SRC ||
                 mnl_attr_get_type(attr) == CTA_IP_V6_SRC;
   union ct_addr *addr = is_src ? &p->tuple->src : &p->tuple->dst;
@@ -118,11 +125,11 @@ static int parse_tuple_part(const struct nlattr *attr, void *arg) {
   case CTA_TUPLE_IP:
     if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
       return MNL_CB_ERROR;
-    return mnl_attr_parse_nested(attr, parse_ip, arg);
+    return nlattr_walk_nested(attr, parse_ip, arg);
   case CTA_TUPLE_PROTO:
     if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
       return MNL_CB_ERROR;
-    return mnl_attr_parse_nested(attr, parse_proto, arg);
+    return nlattr_walk_nested(attr, parse_proto, arg);
   }
   return MNL_CB_OK;
 }
@@ -131,7 +138,7 @@ static int parse_tuple_part(const struct nlattr *attr, void *arg) {
 static int parse_tuple(const struct nlattr *attr, struct ct_tuple *tuple) {
   struct tuple_parse p = {.tuple = tuple};
   if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0 ||
-      mnl_attr_parse_nested(attr, parse_tuple_part, &p) < 0)
+      nlattr_walk_nested(attr, parse_tuple_part, &p) < 0)
     return -1;
   return p.have == TUPLE_WHOLE ? 0 : -1;
 }
@@ -155,7 +162,7 @@ static int parse_counter(const struct nlattr *attr, void *arg) {
 static int parse_counters(const struct nlattr *attr, struct ct_counters *c) {
   if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
     return -1;
-  return mnl_attr_parse_nested(attr, parse_counter, c) < 0 ? -1 : 0;
+  return nlattr_walk_nested(attr, parse_counter, c) < 0 ? -1 : 0;
 }
 
 static int parse_tcp_info(const struct nlattr *attr, void *arg) {
@@ -175,7 +182,7 @@ static int parse_protoinfo(const struct nlattr *attr, void *arg) {
     return MNL_CB_OK;
   if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
     return MNL_CB_ERROR;
-  return mnl_attr_parse_nested(attr, parse_tcp_info, arg);
+  return nlattr_walk_nested(attr, parse_tcp_info, arg);
 }
 
 /* Returns the attribute's u32 in host order through *v; -1 if not a u32. */
@@ -215,7 +222,7 @@ static int parse_top(const struct nlattr *attr, void *arg) {
   case CTA_PROTOINFO:
     if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
       return MNL_CB_ERROR;
-    rc = mnl_attr_parse_nested(attr, parse_protoinfo, e) < 0 ? -1 : 0;
+    rc = nlattr_walk_nested(attr, parse_protoinfo, e) < 0 ? -1 : 0;
     break;
   case CTA_ID:
     rc = get_be32(attr, &e->id);
@@ -238,12 +245,11 @@ static int parse_top(const struct nlattr *attr, void *arg) {
 int ct_parse(const void *buf, size_t len, struct ct_entry *entry) {
   const struct nlmsghdr *nlh = buf;
   memset(entry, 0, sizeof(*entry));
-  if (len > INT32_MAX || !mnl_nlmsg_ok(nlh, (int)len) ||
-      mnl_nlmsg_get_payload_len(nlh) < sizeof(struct nfgenmsg))
+  if (len > INT32_MAX || !mnl_nlmsg_ok(nlh, (int)len))
     goto bad;
   struct entry_parse p = {.entry = entry};
-  if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), parse_top, &p) < 0 ||
-      !p.have_orig || !p.have_reply)
+  if (nlattr_walk_nfmsg(nlh, parse_top, &p) < 0 || !p.have_orig ||
+      !p.have_reply)
     goto bad;
   return 0;
 bad:

@@ -5,6 +5,8 @@
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 
+#include "nlattr.h"
+
 static const char *const stat_names[CTA_STATS_MAX + 1] = {
     [CTA_STATS_FOUND] = "found",
     [CTA_STATS_INVALID] = "invalid",
@@ -35,8 +37,7 @@ static int add_cpu_stat(const struct nlattr *attr, void *arg) {
 }
 
 int kernel_stats_add_cpu(struct kernel_stats *s, const struct nlmsghdr *nlh) {
-  if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct nfgenmsg) ||
-      mnl_attr_parse(nlh, sizeof(struct nfgenmsg), add_cpu_stat, s) < 0)
+  if (nlattr_walk_nfmsg(nlh, add_cpu_stat, s) < 0)
     return -1;
   s->have_cpu = true;
   return 0;
@@ -68,9 +69,7 @@ int kernel_stats_set_global(struct kernel_stats *s,
   struct global_parse p = {.stats = s};
   unsigned both =
       1u << CTA_STATS_GLOBAL_ENTRIES | 1u << CTA_STATS_GLOBAL_MAX_ENTRIES;
-  if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct nfgenmsg) ||
-      mnl_attr_parse(nlh, sizeof(struct nfgenmsg), set_global_stat, &p) < 0 ||
-      p.have != both)
+  if (nlattr_walk_nfmsg(nlh, set_global_stat, &p) < 0 || p.have != both)
     return -1;
   s->have_global = true;
   return 0;
