@@ -105,8 +105,11 @@ void accounting_add(struct accounting *a, const struct ct_entry *e) {
                              : hosts_find(&a->hosts, o.family, o.host);
   bool dup, fresh;
   struct growth g = track(a, e, &dup, &fresh);
-  const struct ct_counters *tx = o.sends_orig ? &g.orig : &g.reply;
-  const struct ct_counters *rx = o.sends_orig ? &g.reply : &g.orig;
+  /* Rule 3: "other" counts the original direction as tx, for a host
+   * beyond MaxHosts too, not only for entries no rule gave a host. */
+  bool sends_orig = o.sends_orig || b == hosts_other(&a->hosts);
+  const struct ct_counters *tx = sends_orig ? &g.orig : &g.reply;
+  const struct ct_counters *rx = sends_orig ? &g.reply : &g.orig;
   add_growth(b, tx, rx);
   add_growth(hosts_total(&a->hosts), tx, rx);
   /* Rule 4: an entry the dump returns twice is one connection. */

@@ -86,7 +86,14 @@ void flowtable_free(struct flowtable *t) {
 }
 
 uint64_t flow_tuple_hash(const struct ct_entry *e) {
-  return hash_bytes(&e->orig, sizeof(e->orig), e->zone);
+  /* Field by field, not the struct's bytes: its padding is not part of
+   * the key, whoever built the entry. */
+  const struct ct_tuple *t = &e->orig;
+  uint64_t h = hash_bytes(&t->src, sizeof(t->src), e->zone);
+  h = hash_bytes(&t->dst, sizeof(t->dst), h);
+  return hash_mix64(h ^
+                    ((uint64_t)t->src_port << 48 | (uint64_t)t->dst_port << 32 |
+                     t->l3proto << 8 | t->l4proto));
 }
 
 /* Returns 0 when position count has a chunk to live in. */

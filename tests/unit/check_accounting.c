@@ -1,0 +1,656 @@
+/* check_accounting.c: SPEC's accounting rules ("every byte once") and host
+ * rules, driven read by read through accounting_begin_read(),
+ * accounting_add() and accounting_end_read() with synthetic entries. */
+#include <check.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "accounting.h"
+#include "entries.h"
+
+static struct localnet local;
+static struct accounting acct;
+
+/* What the accounting logged. */
+static int logs;
+static int log_priority;
+static char last_log[512];
+
+static void record_log(int priority, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void record_log(int priority, const char *format, ...) {
+  va_list ap;
+  va_start(ap, format);
+  vsnprintf(last_log, sizeof(last_log), format, ap);
+  va_end(ap);
+  log_priority = priority;
+  logs++;
+}
+
+/* The café's usual entries: the laptop browsing (masqueraded), the phone
+ * asking the resolver, a visitor on the port-forwarded server. Counters
+ * start at zero; each test sets what they carry read by read. */
+static struct ct_entry web, dns, forward;
+
+/* Starts the accounting over with room for max_hosts hosts of their own. */
+static void start(size_t max_hosts) {
+  accounting_free(&acct);
+  ck_assert_int_eq(accounting_init(&acct, &local, max_hosts, record_log), 0);
+}
+
+static void setup(void) {
+  localnet_cafe(&local);
+  start(4096);
+  logs = 0;
+  entry_browsing(&web, 1);
+  entry_udp(&dns, PHONE, 5353, RESOLVER, 53);
+  dns.id = 2;
+  entry_port_forward(&forward, 3);
+}
+
+static void teardown(void) { accounting_free(&acct); }
+
+/* Runs one read whose dump returns the entries listed (up to END_OF_DUMP),
+ * and ends it when the dump was whole. (int: va_start wants a type that
+ * argument promotion leaves alone.) */
+static void dump(int whole, ...) {
+  va_list ap;
+  va_start(ap, whole);
+  accounting_begin_read(&acct);
+  for (const struct ct_entry *e; (e = va_arg(ap, const struct ct_entry *));)
+    accounting_add(&acct, e);
+  va_end(ap);
+  if (whole)
+    accounting_end_read(&acct);
+}
+#define END_OF_DUMP ((const struct ct_entry *)NULL)
+/* read_whole(&a, &b): a read whose dump returned a and b. */
+#define read_whole(...) dump(1, ##__VA_ARGS__, END_OF_DUMP)
+/* read_cut_short(&a): a read whose dump returned a, then failed. */
+#define read_cut_short(...) dump(0, ##__VA_ARGS__, END_OF_DUMP)
+
+/* Returns the bucket the reads gave the local host text names. */
+static struct host_stats *host(const char *text) {
+  size_t buckets = acct.hosts.count;
+  union ct_addr addr = addr_of(text);
+  struct host_stats *b = hosts_find(&acct.hosts, family_of(text), &addr);
+  ck_assert_msg(acct.hosts.count == buckets && b->kind == BUCKET_HOST,
+                "%s has no bucket of its own", text);
+  return b;
+}
+
+static struct host_stats *total(void) { return hosts_total(&acct.hosts); }
+static struct host_stats *other(void) { return hosts_other(&acct.hosts); }
+
+static void assert_sent(const struct host_stats *b, uint64_t packets,
+                        uint64_t bytes) {
+  ck_assert_uint_eq(b->tx_packets, packets);
+  ck_assert_uint_eq(b->tx_bytes, bytes);
+}
+
+static void assert_received(const struct host_stats *b, uint64_t packets,
+                            uint64_t bytes) {
+  ck_assert_uint_eq(b->rx_packets, packets);
+  ck_assert_uint_eq(b->rx_bytes, bytes);
+}
+
+/* Rule 1 */
+
+START_TEST(what_entries_carried_before_the_first_read_is_not_counted) {
+  entry_counters(&web, 10, 5000, 8, 40000);
+  read_whole(&web);
+  assert_sent(host(LAPTOP), 0, 0);
+  assert_received(host(LAPTOP), 0, 0);
+  assert_sent(total(), 0, 0);
+  assert_received(total(), 0, 0);
+}
+END_TEST
+
+START_TEST(what_entries_carry_after_the_first_read_is_counted) {
+  entry_counters(&web, 10, 5000, 8, 40000);
+  read_whole(&web);
+  entry_counters(&web, 14, 5600, 12, 52000);
+  read_whole(&web);
+  assert_sent(host(LAPTOP), 14 - 10, 5600 - 5000);
+  assert_received(host(LAPTOP), 12 - 8, 52000 - 40000);
+}
+END_TEST
+
+START_TEST(entries_of_the_first_read_are_connections_but_none_began) {
+  read_whole(&web, &dns);
+  ck_assert_uint_eq(host(LAPTOP)->connections[PROTO_TCP], 1);
+  ck_assert_uint_eq(host(PHONE)->connections[PROTO_UDP], 1);
+  ck_assert_uint_eq(host(LAPTOP)->new_connections, 0);
+  ck_assert_uint_eq(host(PHONE)->new_connections, 0);
+  ck_assert_uint_eq(total()->new_connections, 0);
+}
+END_TEST
+
+/* Rule 2 */
+
+START_TEST(an_entry_seen_in_consecutive_reads_adds_each_read_s_growth) {
+  entry_counters(&web, 1, 100, 1, 1000);
+  read_whole(&web);
+  entry_counters(&web, 5, 700, 6, 9000);
+  read_whole(&web);
+  assert_sent(host(LAPTOP), 5 - 1, 700 - 100);
+  assert_received(host(LAPTOP), 6 - 1, 9000 - 1000);
+  entry_counters(&web, 9, 1000, 10, 20000);
+  read_whole(&web);
+  assert_sent(host(LAPTOP), 9 - 1, 1000 - 100);
+  assert_received(host(LAPTOP), 10 - 1, 20000 - 1000);
+}
+END_TEST
+
+START_TEST(an_entry_that_appears_after_the_first_read_is_counted_whole) {
+  read_whole();
+  entry_counters(&web, 3, 180, 2, 1500);
+  read_whole(&web);
+  assert_sent(host(LAPTOP), 3, 180);
+  assert_received(host(LAPTOP), 2, 1500);
+}
+END_TEST
+
+START_TEST(an_entry_that_appears_after_the_first_read_began_since_start) {
+  read_whole(&dns);
+  read_whole(&dns, &web);
+  ck_assert_uint_eq(host(LAPTOP)->new_connections, 1);
+  ck_assert_uint_eq(host(PHONE)->new_connections, 0);
+  ck_assert_uint_eq(total()->new_connections, 1);
+}
+END_TEST
+
+START_TEST(a_connection_begins_once_however_many_reads_see_it) {
+  read_whole();
+  read_whole(&web);
+  read_whole(&web);
+  read_whole(&web);
+  ck_assert_uint_eq(host(LAPTOP)->new_connections, 1);
+  ck_assert_uint_eq(total()->new_connections, 1);
+}
+END_TEST
+
+/* Rule 4 */
+
+START_TEST(an_entry_returned_twice_in_one_read_is_one_connection) {
+  read_whole();
+  read_whole(&web, &web);
+  ck_assert_uint_eq(host(LAPTOP)->connections[PROTO_TCP], 1);
+  ck_assert_uint_eq(total()->connections[PROTO_TCP], 1);
+  ck_assert_uint_eq(host(LAPTOP)->new_connections, 1);
+  ck_assert_uint_eq(total()->new_connections, 1);
+}
+END_TEST
+
+START_TEST(an_entry_returned_twice_in_one_read_counts_its_bytes_once) {
+  read_whole();
+  entry_counters(&web, 3, 180, 2, 1500);
+  read_whole(&web, &web);
+  assert_sent(host(LAPTOP), 3, 180);
+  assert_received(host(LAPTOP), 2, 1500);
+  assert_sent(total(), 3, 180);
+}
+END_TEST
+
+START_TEST(
+    an_entry_that_grew_between_its_two_returns_counts_its_last_counters) {
+  struct ct_entry again;
+  entry_browsing(&again, web.id);
+  entry_counters(&web, 3, 180, 2, 1500);
+  entry_counters(&again, 4, 240, 3, 2100);
+  read_whole();
+  read_whole(&web, &again);
+  assert_sent(host(LAPTOP), 4, 240);
+  assert_received(host(LAPTOP), 3, 2100);
+  ck_assert_uint_eq(host(LAPTOP)->connections[PROTO_TCP], 1);
+}
+END_TEST
+
+START_TEST(an_id_reused_with_another_tuple_is_a_new_flow) {
+  /* The web entry ends; the kernel hands its ID to the phone's query. */
+  entry_counters(&web, 10, 5000, 8, 40000);
+  read_whole(&web);
+  dns.id = web.id;
+  entry_counters(&dns, 20, 9000, 30, 50000);
+  read_whole(&dns);
+  assert_sent(host(PHONE), 20, 9000);
+  assert_received(host(PHONE), 30, 50000);
+  ck_assert_uint_eq(host(PHONE)->new_connections, 1);
+}
+END_TEST
+
+START_TEST(the_same_id_and_tuple_in_two_zones_are_two_connections) {
+  struct ct_entry zoned;
+  entry_browsing(&zoned, web.id);
+  zoned.zone = 1;
+  entry_counters(&web, 3, 180, 2, 1500);
+  entry_counters(&zoned, 1, 60, 1, 500);
+  read_whole();
+  read_whole(&web, &zoned);
+  ck_assert_uint_eq(host(LAPTOP)->connections[PROTO_TCP], 2);
+  ck_assert_uint_eq(host(LAPTOP)->new_connections, 2);
+  assert_sent(host(LAPTOP), 3 + 1, 180 + 60);
+  assert_received(host(LAPTOP), 2 + 1, 1500 + 500);
+}
+END_TEST
+
+/* Rule 5 */
+
+START_TEST(a_counter_that_goes_down_was_reset_and_its_new_value_is_growth) {
+  entry_counters(&web, 10, 5000, 8, 40000);
+  read_whole(&web);
+  entry_counters(&web, 12, 6000, 9, 44000);
+  read_whole(&web);
+  entry_counters(&web, 1, 300, 2, 800); /* conntrack -L -z, then traffic */
+  read_whole(&web);
+  assert_sent(host(LAPTOP), (12 - 10) + 1, (6000 - 5000) + 300);
+  assert_received(host(LAPTOP), (9 - 8) + 2, (44000 - 40000) + 800);
+}
+END_TEST
+
+/* Rule 6 */
+
+START_TEST(entries_without_counters_count_as_connections) {
+  web.has_counters = false;
+  read_whole();
+  read_whole(&web);
+  ck_assert_uint_eq(host(LAPTOP)->connections[PROTO_TCP], 1);
+  ck_assert_uint_eq(host(LAPTOP)->new_connections, 1);
+  ck_assert_uint_eq(total()->connections[PROTO_TCP], 1);
+}
+END_TEST
+
+START_TEST(entries_without_counters_add_no_bytes) {
+  dns.has_counters = false;
+  read_whole();
+  entry_counters(&web, 3, 180, 2, 1500);
+  read_whole(&web, &dns);
+  read_whole(&web, &dns);
+  assert_sent(host(PHONE), 0, 0);
+  assert_received(host(PHONE), 0, 0);
+  assert_sent(total(), 3, 180);
+  assert_received(total(), 2, 1500);
+}
+END_TEST
+
+START_TEST(entries_without_counters_bring_one_warning_naming_the_sysctl) {
+  web.has_counters = dns.has_counters = forward.has_counters = false;
+  for (int i = 0; i < 3; i++)
+    read_whole(&web, &dns, &forward);
+  ck_assert_int_eq(logs, 1);
+  ck_assert_int_eq(log_priority, LOG_WARNING);
+  ck_assert_ptr_nonnull(strstr(last_log, "net.netfilter.nf_conntrack_acct"));
+}
+END_TEST
+
+START_TEST(entries_with_counters_bring_no_warning) {
+  read_whole(&web, &dns, &forward);
+  read_whole(&web, &dns, &forward);
+  ck_assert_int_eq(logs, 0);
+}
+END_TEST
+
+/* Entries that leave the table, and reads that fail */
+
+START_TEST(an_entry_missing_from_a_whole_read_is_forgotten) {
+  read_whole(&web, &dns);
+  ck_assert_uint_eq(flowtable_count(acct.flows), 2);
+  read_whole(&dns);
+  ck_assert_uint_eq(flowtable_count(acct.flows), 1);
+}
+END_TEST
+
+START_TEST(an_entry_that_vanished_and_reappears_is_counted_as_new) {
+  entry_counters(&web, 10, 5000, 8, 40000);
+  read_whole(&web);
+  read_whole();
+  entry_counters(&web, 12, 5200, 9, 40500);
+  read_whole(&web);
+  assert_sent(host(LAPTOP), 12, 5200);
+  assert_received(host(LAPTOP), 9, 40500);
+  ck_assert_uint_eq(host(LAPTOP)->new_connections, 1);
+}
+END_TEST
+
+START_TEST(a_read_cut_short_forgets_nothing) {
+  entry_counters(&web, 10, 5000, 8, 40000);
+  read_whole(&web);
+  read_cut_short();
+  ck_assert_uint_eq(flowtable_count(acct.flows), 1);
+  entry_counters(&web, 12, 5600, 9, 41000);
+  read_whole(&web);
+  assert_sent(host(LAPTOP), 12 - 10, 5600 - 5000);
+  assert_received(host(LAPTOP), 9 - 8, 41000 - 40000);
+  ck_assert_uint_eq(host(LAPTOP)->new_connections, 0);
+}
+END_TEST
+
+START_TEST(what_a_read_cut_short_returned_is_counted_once) {
+  entry_counters(&web, 10, 5000, 8, 40000);
+  read_whole(&web);
+  entry_counters(&web, 11, 5300, 8, 40400);
+  read_cut_short(&web);
+  assert_sent(host(LAPTOP), 11 - 10, 5300 - 5000);
+  entry_counters(&web, 12, 5600, 9, 41000);
+  read_whole(&web);
+  assert_sent(host(LAPTOP), 12 - 10, 5600 - 5000);
+  assert_received(host(LAPTOP), 9 - 8, 41000 - 40000);
+}
+END_TEST
+
+START_TEST(reads_go_on_counting_as_the_read_generation_wraps) {
+  acct.gen = UINT32_MAX - 1;
+  entry_counters(&web, 10, 5000, 8, 40000);
+  read_whole(&web);
+  entry_counters(&web, 12, 5600, 9, 41000);
+  read_whole(&web);
+  entry_counters(&web, 13, 5800, 10, 41500);
+  read_whole(&web);
+  assert_sent(host(LAPTOP), 13 - 10, 5800 - 5000);
+  ck_assert_uint_eq(host(LAPTOP)->new_connections, 0);
+  ck_assert_uint_eq(host(LAPTOP)->connections[PROTO_TCP], 1);
+}
+END_TEST
+
+/* Host rules */
+
+START_TEST(an_outbound_host_sends_the_original_direction) {
+  read_whole();
+  entry_counters(&web, 3, 180, 2, 1500);
+  read_whole(&web);
+  assert_sent(host(LAPTOP), 3, 180);
+  assert_received(host(LAPTOP), 2, 1500);
+}
+END_TEST
+
+START_TEST(a_port_forwarded_server_sends_the_reply_direction) {
+  read_whole();
+  entry_counters(&forward, 5, 400, 6, 9000);
+  read_whole(&forward);
+  assert_sent(host(SERVER), 6, 9000);
+  assert_received(host(SERVER), 5, 400);
+}
+END_TEST
+
+START_TEST(local_to_local_and_remote_to_remote_go_to_other_orig_as_tx) {
+  struct ct_entry lan, transit;
+  entry_tcp(&lan, LAPTOP, 50000, SERVER, 445);
+  lan.id = 4;
+  entry_tcp(&transit, VISITOR, 40000, ROUTER_WAN, 22);
+  transit.id = 5;
+  read_whole();
+  entry_counters(&lan, 7, 700, 5, 5000);
+  entry_counters(&transit, 2, 200, 3, 300);
+  read_whole(&lan, &transit);
+  assert_sent(other(), 7 + 2, 700 + 200);
+  assert_received(other(), 5 + 3, 5000 + 300);
+  ck_assert_uint_eq(other()->connections[PROTO_TCP], 2);
+  ck_assert_uint_eq(acct.hosts.count, 2); /* no host got a bucket */
+}
+END_TEST
+
+START_TEST(an_ipv6_host_counts_like_an_ipv4_one) {
+  struct ct_entry web6;
+  entry_tcp(&web6, LAPTOP6, 51234, WEB6, 443);
+  read_whole();
+  entry_counters(&web6, 4, 400, 5, 6000);
+  read_whole(&web6);
+  assert_sent(host(LAPTOP6), 4, 400);
+  assert_received(host(LAPTOP6), 5, 6000);
+  ck_assert_uint_eq(host(LAPTOP6)->new_connections, 1);
+}
+END_TEST
+
+START_TEST(total_counts_every_entry_from_its_host_s_side) {
+  read_whole();
+  entry_counters(&web, 3, 180, 2, 1500);
+  entry_counters(&forward, 5, 400, 6, 9000);
+  read_whole(&web, &forward);
+  assert_sent(total(), 3 + 6, 180 + 9000);
+  assert_received(total(), 2 + 5, 1500 + 400);
+}
+END_TEST
+
+START_TEST(total_is_the_sum_of_the_hosts_and_other) {
+  struct ct_entry mix[8];
+  entry_browsing(&mix[0], 10);
+  entry_port_forward(&mix[1], 11);
+  entry_udp(&mix[2], PHONE, 5353, RESOLVER, 53);
+  entry_tcp(&mix[3], LAPTOP, 50000, SERVER, 445);
+  entry_tcp(&mix[4], VISITOR, 40000, ROUTER_WAN, 22);
+  entry_tcp(&mix[5], LAPTOP6, 51234, WEB6, 443);
+  entry_ping(&mix[6], PHONE, RESOLVER, 9);
+  entry_ping(&mix[7], VISITOR6, PHONE6, 9);
+  for (uint32_t i = 0; i < 8; i++) {
+    mix[i].id = 10 + i;
+    entry_counters(&mix[i], i, 100 * i, 2 * i, 1000 * i);
+  }
+  read_whole(&mix[0], &mix[1], &mix[2], &mix[3]);
+  for (uint32_t i = 0; i < 8; i++)
+    entry_counters(&mix[i], 3 * i + 1, 300 * i + 60, 5 * i + 1, 4000 * i + 90);
+  read_whole(&mix[0], &mix[1], &mix[2], &mix[3], &mix[4], &mix[5], &mix[6],
+             &mix[7]);
+  struct host_stats sum = {0};
+  for (size_t i = 1; i < acct.hosts.count; i++) {
+    const struct host_stats *b = &acct.hosts.buckets[i];
+    sum.tx_bytes += b->tx_bytes;
+    sum.tx_packets += b->tx_packets;
+    sum.rx_bytes += b->rx_bytes;
+    sum.rx_packets += b->rx_packets;
+    sum.new_connections += b->new_connections;
+    for (int c = 0; c < PROTO_CLASSES; c++)
+      sum.connections[c] += b->connections[c];
+  }
+  assert_sent(total(), sum.tx_packets, sum.tx_bytes);
+  assert_received(total(), sum.rx_packets, sum.rx_bytes);
+  ck_assert_uint_eq(total()->new_connections, sum.new_connections);
+  for (int c = 0; c < PROTO_CLASSES; c++)
+    ck_assert_uint_eq(total()->connections[c], sum.connections[c]);
+  /* And every byte once: the growth of all eight, both directions. */
+  uint64_t bytes = 0;
+  for (uint32_t i = 0; i < 8; i++)
+    bytes += i < 4 ? (200 * i + 60) + (3000 * i + 90)
+                   : (300 * i + 60) + (4000 * i + 90);
+  ck_assert_uint_eq(total()->tx_bytes + total()->rx_bytes, bytes);
+}
+END_TEST
+
+/* MaxHosts */
+
+START_TEST(a_host_beyond_max_hosts_goes_to_other_with_orig_as_tx) {
+  /* SPEC rule 3: other counts the original direction as tx, whoever's
+   * entry it is; the server's entry is inbound, so this differs from how
+   * the server's own bucket would count it. */
+  start(1);
+  read_whole();
+  entry_counters(&web, 3, 180, 2, 1500);
+  entry_counters(&forward, 5, 400, 6, 9000);
+  read_whole(&web, &forward);
+  assert_sent(host(LAPTOP), 3, 180);
+  assert_sent(other(), 5, 400);
+  assert_received(other(), 6, 9000);
+  ck_assert_uint_eq(other()->connections[PROTO_TCP], 1);
+  ck_assert_uint_eq(acct.hosts.count, 3);
+}
+END_TEST
+
+START_TEST(max_hosts_0_sends_every_host_to_other) {
+  start(0);
+  read_whole();
+  entry_counters(&web, 3, 180, 2, 1500);
+  read_whole(&web, &dns);
+  assert_sent(other(), 3, 180);
+  assert_received(other(), 2, 1500);
+  ck_assert_uint_eq(other()->connections[PROTO_TCP], 1);
+  ck_assert_uint_eq(other()->connections[PROTO_UDP], 1);
+  ck_assert_uint_eq(acct.hosts.count, 2);
+}
+END_TEST
+
+/* Gauges */
+
+START_TEST(connections_are_counted_by_protocol_class) {
+  struct ct_entry ping, gre, ping6;
+  entry_ping(&ping, PHONE, RESOLVER, 9);
+  ping.id = 4;
+  entry_flow(&gre, IPPROTO_GRE, PHONE, 0, VISITOR, 0);
+  gre.id = 5;
+  entry_ping(&ping6, LAPTOP6, WEB6, 9);
+  ping6.id = 6;
+  read_whole(&web, &dns, &ping, &gre, &ping6);
+  const struct host_stats *phone = host(PHONE);
+  ck_assert_uint_eq(phone->connections[PROTO_TCP], 0);
+  ck_assert_uint_eq(phone->connections[PROTO_UDP], 1);
+  ck_assert_uint_eq(phone->connections[PROTO_ICMP], 1);
+  ck_assert_uint_eq(phone->connections[PROTO_OTHER], 1);
+  ck_assert_uint_eq(host(LAPTOP6)->connections[PROTO_ICMP], 1);
+  ck_assert_uint_eq(total()->connections[PROTO_TCP], 1);
+  ck_assert_uint_eq(total()->connections[PROTO_UDP], 1);
+  ck_assert_uint_eq(total()->connections[PROTO_ICMP], 2);
+  ck_assert_uint_eq(total()->connections[PROTO_OTHER], 1);
+}
+END_TEST
+
+START_TEST(connections_are_those_of_the_last_read) {
+  read_whole(&web, &dns);
+  read_whole(&web);
+  ck_assert_uint_eq(host(LAPTOP)->connections[PROTO_TCP], 1);
+  ck_assert_uint_eq(host(PHONE)->connections[PROTO_UDP], 0);
+  ck_assert_uint_eq(total()->connections[PROTO_TCP], 1);
+  ck_assert_uint_eq(total()->connections[PROTO_UDP], 0);
+}
+END_TEST
+
+START_TEST(peers_are_the_distinct_remotes_of_a_host_s_entries) {
+  struct ct_entry plain_web, lookup, phone_web;
+  entry_tcp(&plain_web, LAPTOP, 51235, WEB, 80);
+  plain_web.id = 4;
+  entry_udp(&lookup, LAPTOP, 5353, RESOLVER, 53);
+  lookup.id = 5;
+  entry_tcp(&phone_web, PHONE, 40001, WEB, 443);
+  phone_web.id = 6;
+  read_whole(&web, &plain_web, &lookup, &phone_web);
+  ck_assert_uint_eq(host(LAPTOP)->peers, 2); /* WEB, RESOLVER */
+  ck_assert_uint_eq(host(PHONE)->peers, 1);
+  ck_assert_uint_eq(total()->peers, 2);
+}
+END_TEST
+
+START_TEST(a_port_forwarded_server_s_peer_is_the_visitor) {
+  /* Were it the router's public address, total would count two peers. */
+  struct ct_entry to_visitor;
+  entry_tcp(&to_visitor, LAPTOP, 51236, VISITOR, 22);
+  to_visitor.id = 4;
+  read_whole(&forward, &to_visitor);
+  ck_assert_uint_eq(host(SERVER)->peers, 1);
+  ck_assert_uint_eq(total()->peers, 1);
+}
+END_TEST
+
+START_TEST(tcp_entries_are_counted_by_state_once_each) {
+  struct ct_entry closing;
+  entry_tcp(&closing, LAPTOP, 51237, WEB, 443);
+  closing.id = 4;
+  closing.tcp_state = TCP_CONNTRACK_TIME_WAIT;
+  read_whole(&web, &closing, &web, &dns);
+  ck_assert_uint_eq(acct.hosts.tcp_states[TCP_CONNTRACK_ESTABLISHED], 1);
+  ck_assert_uint_eq(acct.hosts.tcp_states[TCP_CONNTRACK_TIME_WAIT], 1);
+  uint32_t all = 0;
+  for (int s = 0; s < TCP_STATES; s++)
+    all += acct.hosts.tcp_states[s];
+  ck_assert_uint_eq(all, 2);
+}
+END_TEST
+
+static Suite *accounting_suite(void) {
+  Suite *s = suite_create("accounting");
+
+  TCase *first = tcase_create("rule 1, the first read");
+  tcase_add_checked_fixture(first, setup, teardown);
+  tcase_add_test(first,
+                 what_entries_carried_before_the_first_read_is_not_counted);
+  tcase_add_test(first, what_entries_carry_after_the_first_read_is_counted);
+  tcase_add_test(first,
+                 entries_of_the_first_read_are_connections_but_none_began);
+  suite_add_tcase(s, first);
+
+  TCase *growth = tcase_create("rule 2, growth");
+  tcase_add_checked_fixture(growth, setup, teardown);
+  tcase_add_test(growth,
+                 an_entry_seen_in_consecutive_reads_adds_each_read_s_growth);
+  tcase_add_test(growth,
+                 an_entry_that_appears_after_the_first_read_is_counted_whole);
+  tcase_add_test(growth,
+                 an_entry_that_appears_after_the_first_read_began_since_start);
+  tcase_add_test(growth, a_connection_begins_once_however_many_reads_see_it);
+  suite_add_tcase(s, growth);
+
+  TCase *keys = tcase_create("rule 4, telling entries apart");
+  tcase_add_checked_fixture(keys, setup, teardown);
+  tcase_add_test(keys, an_entry_returned_twice_in_one_read_is_one_connection);
+  tcase_add_test(keys,
+                 an_entry_returned_twice_in_one_read_counts_its_bytes_once);
+  tcase_add_test(
+      keys,
+      an_entry_that_grew_between_its_two_returns_counts_its_last_counters);
+  tcase_add_test(keys, an_id_reused_with_another_tuple_is_a_new_flow);
+  tcase_add_test(keys, the_same_id_and_tuple_in_two_zones_are_two_connections);
+  suite_add_tcase(s, keys);
+
+  TCase *reset = tcase_create("rule 5, resets");
+  tcase_add_checked_fixture(reset, setup, teardown);
+  tcase_add_test(
+      reset, a_counter_that_goes_down_was_reset_and_its_new_value_is_growth);
+  suite_add_tcase(s, reset);
+
+  TCase *acct_off = tcase_create("rule 6, no counters");
+  tcase_add_checked_fixture(acct_off, setup, teardown);
+  tcase_add_test(acct_off, entries_without_counters_count_as_connections);
+  tcase_add_test(acct_off, entries_without_counters_add_no_bytes);
+  tcase_add_test(acct_off,
+                 entries_without_counters_bring_one_warning_naming_the_sysctl);
+  tcase_add_test(acct_off, entries_with_counters_bring_no_warning);
+  suite_add_tcase(s, acct_off);
+
+  TCase *reads = tcase_create("reads");
+  tcase_add_checked_fixture(reads, setup, teardown);
+  tcase_add_test(reads, an_entry_missing_from_a_whole_read_is_forgotten);
+  tcase_add_test(reads, an_entry_that_vanished_and_reappears_is_counted_as_new);
+  tcase_add_test(reads, a_read_cut_short_forgets_nothing);
+  tcase_add_test(reads, what_a_read_cut_short_returned_is_counted_once);
+  tcase_add_test(reads, reads_go_on_counting_as_the_read_generation_wraps);
+  suite_add_tcase(s, reads);
+
+  TCase *rules = tcase_create("host rules");
+  tcase_add_checked_fixture(rules, setup, teardown);
+  tcase_add_test(rules, an_outbound_host_sends_the_original_direction);
+  tcase_add_test(rules, a_port_forwarded_server_sends_the_reply_direction);
+  tcase_add_test(rules,
+                 local_to_local_and_remote_to_remote_go_to_other_orig_as_tx);
+  tcase_add_test(rules, an_ipv6_host_counts_like_an_ipv4_one);
+  tcase_add_test(rules, total_counts_every_entry_from_its_host_s_side);
+  tcase_add_test(rules, total_is_the_sum_of_the_hosts_and_other);
+  suite_add_tcase(s, rules);
+
+  TCase *max = tcase_create("MaxHosts");
+  tcase_add_checked_fixture(max, setup, teardown);
+  tcase_add_test(max, a_host_beyond_max_hosts_goes_to_other_with_orig_as_tx);
+  tcase_add_test(max, max_hosts_0_sends_every_host_to_other);
+  suite_add_tcase(s, max);
+
+  TCase *gauges = tcase_create("gauges");
+  tcase_add_checked_fixture(gauges, setup, teardown);
+  tcase_add_test(gauges, connections_are_counted_by_protocol_class);
+  tcase_add_test(gauges, connections_are_those_of_the_last_read);
+  tcase_add_test(gauges, peers_are_the_distinct_remotes_of_a_host_s_entries);
+  tcase_add_test(gauges, a_port_forwarded_server_s_peer_is_the_visitor);
+  tcase_add_test(gauges, tcp_entries_are_counted_by_state_once_each);
+  suite_add_tcase(s, gauges);
+  return s;
+}
+
+int main(void) { return run_suite(accounting_suite()); }

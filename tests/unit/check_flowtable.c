@@ -1,0 +1,375 @@
+/* check_flowtable.c: the tracked entries, their keys, what they grew since
+ * the last read, and the sweep of those that left the kernel's table. */
+#include <check.h>
+#include <stdint.h>
+
+#include "entries.h"
+#include "flowtable.h"
+
+static struct flowtable *table;
+
+static void setup(void) {
+  table = flowtable_new();
+  ck_assert_ptr_nonnull(table);
+}
+
+static void teardown(void) { flowtable_free(table); }
+
+/* Returns the tracked flow of entry, inserting it if need be. */
+static struct flow *flow_of(const struct ct_entry *entry) {
+  struct flow *f = flowtable_upsert(table, entry->id, flow_tuple_hash(entry));
+  ck_assert_ptr_nonnull(f);
+  return f;
+}
+
+/* Many flows, told apart by their index i: distinct keys and counters. */
+static uint32_t id_of(size_t i) { return (uint32_t)(i / 2); }
+static uint64_t tuple_hash_of(size_t i) {
+  return 0x9e3779b97f4a7c15ull * (i + 1);
+}
+static uint64_t bytes_of(size_t i) { return 1000 + 3 * i; }
+
+/* Returns the flow of index i, inserting it if need be. (Loops over many
+ * flows assert only on failure: each passing ck_assert costs a write.) */
+static struct flow *numbered(size_t i) {
+  struct flow *f = flowtable_upsert(table, id_of(i), tuple_hash_of(i));
+  if (f == NULL)
+    ck_abort_msg("out of memory at flow %zu", i);
+  return f;
+}
+
+/* Inserts flows 0..n-1, each carrying bytes_of(i) in the original
+ * direction and seen by generation 1 + i % 2. */
+static void insert_numbered(size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    struct flow *f = numbered(i);
+    f->orig.bytes = bytes_of(i);
+    f->seen = 1 + i % 2;
+  }
+  ck_assert_uint_eq(flowtable_count(table), n);
+}
+
+static void assert_growth(struct growth g, uint64_t orig_packets,
+                          uint64_t orig_bytes, uint64_t reply_packets,
+                          uint64_t reply_bytes) {
+  ck_assert_uint_eq(g.orig.packets, orig_packets);
+  ck_assert_uint_eq(g.orig.bytes, orig_bytes);
+  ck_assert_uint_eq(g.reply.packets, reply_packets);
+  ck_assert_uint_eq(g.reply.bytes, reply_bytes);
+}
+
+START_TEST(a_new_table_is_empty) {
+  ck_assert_uint_eq(flowtable_count(table), 0);
+}
+END_TEST
+
+START_TEST(a_new_flow_is_unseen_and_has_counted_nothing) {
+  struct ct_entry e;
+  entry_browsing(&e, 42);
+  struct flow *f = flow_of(&e);
+  ck_assert_uint_eq(f->id, 42);
+  ck_assert_uint_eq(f->tuple_hash, flow_tuple_hash(&e));
+  ck_assert_uint_eq(f->seen, 0);
+  ck_assert_uint_eq(f->orig.bytes + f->orig.packets, 0);
+  ck_assert_uint_eq(f->reply.bytes + f->reply.packets, 0);
+  ck_assert_uint_eq(flowtable_count(table), 1);
+}
+END_TEST
+
+START_TEST(the_same_key_twice_returns_the_same_flow) {
+  struct ct_entry e;
+  entry_browsing(&e, 42);
+  struct flow *first = flow_of(&e);
+  first->seen = 5;
+  ck_assert_ptr_eq(flow_of(&e), first);
+  ck_assert_uint_eq(first->seen, 5);
+  ck_assert_uint_eq(flowtable_count(table), 1);
+}
+END_TEST
+
+START_TEST(an_entry_keeps_its_key_as_its_counters_grow) {
+  struct ct_entry before, after;
+  entry_browsing(&before, 42);
+  entry_browsing(&after, 42);
+  entry_counters(&after, 10, 5000, 8, 40000);
+  ck_assert_uint_eq(flow_tuple_hash(&before), flow_tuple_hash(&after));
+}
+END_TEST
+
+START_TEST(the_reply_tuple_is_no_part_of_the_key) {
+  /* NAT rewrites the reply tuple; the original one names the entry. */
+  struct ct_entry masqueraded, direct;
+  entry_browsing(&masqueraded, 42);
+  entry_tcp(&direct, LAPTOP, 51234, WEB, 443);
+  direct.id = 42;
+  ck_assert_uint_eq(flow_tuple_hash(&masqueraded), flow_tuple_hash(&direct));
+}
+END_TEST
+
+START_TEST(an_id_reused_with_another_tuple_is_a_different_flow) {
+  struct ct_entry web, dns;
+  entry_browsing(&web, 42);
+  entry_udp(&dns, PHONE, 5353, RESOLVER, 53);
+  dns.id = 42;
+  ck_assert_uint_ne(flow_tuple_hash(&web), flow_tuple_hash(&dns));
+  struct flow *f = flow_of(&web);
+  f->seen = 1;
+  ck_assert_ptr_ne(flow_of(&dns), f);
+  ck_assert_uint_eq(flowtable_count(table), 2);
+}
+END_TEST
+
+START_TEST(
+    an_id_reused_with_a_tuple_differing_in_one_port_is_a_different_flow) {
+  struct ct_entry first, second;
+  entry_browsing(&first, 42);
+  entry_browsing(&second, 42);
+  second.orig.src_port++;
+  ck_assert_uint_ne(flow_tuple_hash(&first), flow_tuple_hash(&second));
+  struct flow *f = flow_of(&first);
+  ck_assert_ptr_ne(flow_of(&second), f);
+}
+END_TEST
+
+START_TEST(the_same_id_and_tuple_in_another_zone_is_a_different_flow) {
+  struct ct_entry zone0, zone1;
+  entry_browsing(&zone0, 42);
+  entry_browsing(&zone1, 42);
+  zone1.zone = 1;
+  ck_assert_uint_ne(flow_tuple_hash(&zone0), flow_tuple_hash(&zone1));
+  struct flow *f = flow_of(&zone0);
+  ck_assert_ptr_ne(flow_of(&zone1), f);
+  ck_assert_uint_eq(flowtable_count(table), 2);
+}
+END_TEST
+
+START_TEST(the_same_tuple_under_other_ids_is_other_flows) {
+  /* Enough of them that some probe past the others in the index. */
+  const uint32_t n = 1000;
+  for (uint32_t id = 0; id < n; id++)
+    flowtable_upsert(table, id, 12345)->orig.bytes = id;
+  ck_assert_uint_eq(flowtable_count(table), n);
+  for (uint32_t id = 0; id < n; id++)
+    if (flowtable_upsert(table, id, 12345)->orig.bytes != id)
+      ck_abort_msg("ID %u found another ID's flow", id);
+  ck_assert_uint_eq(flowtable_count(table), n);
+}
+END_TEST
+
+START_TEST(a_first_advance_grows_by_the_whole_counters) {
+  struct ct_entry e;
+  entry_browsing(&e, 42);
+  entry_counters(&e, 3, 300, 2, 2000);
+  assert_growth(flow_advance(flow_of(&e), &e), 3, 300, 2, 2000);
+}
+END_TEST
+
+START_TEST(an_advance_grows_by_what_the_counters_gained_since_the_last) {
+  struct ct_entry e;
+  entry_browsing(&e, 42);
+  struct flow *f = flow_of(&e);
+  entry_counters(&e, 3, 300, 2, 2000);
+  flow_advance(f, &e);
+  entry_counters(&e, 5, 700, 4, 5000);
+  assert_growth(flow_advance(f, &e), 5 - 3, 700 - 300, 4 - 2, 5000 - 2000);
+}
+END_TEST
+
+START_TEST(an_advance_stores_the_counters_it_saw) {
+  struct ct_entry e;
+  entry_browsing(&e, 42);
+  entry_counters(&e, 3, 300, 2, 2000);
+  struct flow *f = flow_of(&e);
+  flow_advance(f, &e);
+  ck_assert_uint_eq(f->orig.packets, 3);
+  ck_assert_uint_eq(f->orig.bytes, 300);
+  ck_assert_uint_eq(f->reply.packets, 2);
+  ck_assert_uint_eq(f->reply.bytes, 2000);
+}
+END_TEST
+
+START_TEST(an_unchanged_entry_grows_by_nothing) {
+  struct ct_entry e;
+  entry_browsing(&e, 42);
+  entry_counters(&e, 3, 300, 2, 2000);
+  struct flow *f = flow_of(&e);
+  flow_advance(f, &e);
+  assert_growth(flow_advance(f, &e), 0, 0, 0, 0);
+}
+END_TEST
+
+START_TEST(a_counter_that_went_down_was_reset_and_grew_by_its_new_value) {
+  /* The original direction was zeroed (conntrack -L -z) and carried 2
+   * packets, 150 bytes since; the reply direction only grew. */
+  struct ct_entry e;
+  entry_browsing(&e, 42);
+  struct flow *f = flow_of(&e);
+  entry_counters(&e, 10, 1000, 10, 1000);
+  flow_advance(f, &e);
+  entry_counters(&e, 2, 150, 12, 1600);
+  assert_growth(flow_advance(f, &e), 2, 150, 12 - 10, 1600 - 1000);
+}
+END_TEST
+
+START_TEST(a_sweep_removes_the_flows_the_generation_did_not_see) {
+  struct flow *stale = flowtable_upsert(table, 1, 100);
+  stale->seen = 1;
+  flowtable_upsert(table, 2, 200)->seen = 2;
+  flowtable_upsert(table, 3, 300)->seen = 2;
+  ck_assert_uint_eq(flowtable_sweep(table, 2), 1);
+  ck_assert_uint_eq(flowtable_count(table), 2);
+  /* Gone: asking for it again gives a new, unseen flow. */
+  ck_assert_uint_eq(flowtable_upsert(table, 1, 100)->seen, 0);
+  ck_assert_uint_eq(flowtable_count(table), 3);
+}
+END_TEST
+
+START_TEST(a_sweep_removes_flows_never_marked_seen) {
+  flowtable_upsert(table, 1, 100);
+  ck_assert_uint_eq(flowtable_sweep(table, 1), 1);
+  ck_assert_uint_eq(flowtable_count(table), 0);
+}
+END_TEST
+
+START_TEST(a_sweep_keeps_the_flows_it_saw_findable_with_their_counters) {
+  struct ct_entry gone, kept;
+  entry_udp(&gone, PHONE, 5353, RESOLVER, 53);
+  entry_browsing(&kept, 42);
+  entry_counters(&kept, 3, 300, 2, 2000);
+  flow_of(&gone)->seen = 1;
+  struct flow *f = flow_of(&kept);
+  flow_advance(f, &kept);
+  f->seen = 2;
+  flowtable_sweep(table, 2);
+  f = flow_of(&kept);
+  ck_assert_uint_eq(flowtable_count(table), 1);
+  ck_assert_uint_eq(f->seen, 2);
+  ck_assert_uint_eq(f->id, 42);
+  entry_counters(&kept, 4, 400, 3, 3000);
+  assert_growth(flow_advance(f, &kept), 1, 100, 1, 1000);
+}
+END_TEST
+
+START_TEST(a_sweep_that_removes_nothing_returns_0) {
+  insert_numbered(10);
+  for (size_t i = 0; i < 10; i++)
+    numbered(i)->seen = 7;
+  ck_assert_uint_eq(flowtable_sweep(table, 7), 0);
+  ck_assert_uint_eq(flowtable_count(table), 10);
+}
+END_TEST
+
+START_TEST(a_flow_stays_where_it_is_while_the_table_grows) {
+  struct flow *f = numbered(0);
+  f->orig.bytes = 777;
+  for (size_t i = 1; i < 100000; i++)
+    numbered(i);
+  ck_assert_ptr_eq(numbered(0), f);
+  ck_assert_uint_eq(f->orig.bytes, 777);
+}
+END_TEST
+
+START_TEST(a_sweep_over_many_chunks_keeps_every_survivor_with_its_counters) {
+  const size_t n = 100000;
+  insert_numbered(n); /* odd ones seen by generation 2 */
+  ck_assert_uint_eq(flowtable_sweep(table, 2), n / 2);
+  ck_assert_uint_eq(flowtable_count(table), n / 2);
+  for (size_t i = 1; i < n; i += 2) {
+    struct flow *f = numbered(i);
+    if (f->id != id_of(i) || f->tuple_hash != tuple_hash_of(i) ||
+        f->seen != 2 || f->orig.bytes != bytes_of(i))
+      ck_abort_msg("flow %zu: id %u, seen %u, %ju bytes", i, f->id, f->seen,
+                   (uintmax_t)f->orig.bytes);
+  }
+  /* Finding them inserted nothing. */
+  ck_assert_uint_eq(flowtable_count(table), n / 2);
+}
+END_TEST
+
+START_TEST(a_sweep_over_many_chunks_forgets_every_flow_it_removed) {
+  const size_t n = 100000;
+  insert_numbered(n); /* even ones seen by generation 1 only */
+  flowtable_sweep(table, 2);
+  for (size_t i = 0; i < n; i += 2)
+    if (numbered(i)->seen != 0)
+      ck_abort_msg("flow %zu survived the sweep", i);
+  ck_assert_uint_eq(flowtable_count(table), n);
+}
+END_TEST
+
+START_TEST(the_memory_grows_with_the_flows_and_a_sweep_gives_it_back) {
+  size_t empty = flowtable_memory(table);
+  ck_assert_uint_gt(empty, 0);
+  insert_numbered(100000);
+  size_t full = flowtable_memory(table);
+  ck_assert_uint_ge(full, 100000 * sizeof(struct flow));
+  ck_assert_uint_eq(flowtable_sweep(table, 3), 100000);
+  /* An empty table keeps at most a spare chunk or two. */
+  ck_assert_uint_lt(flowtable_memory(table), full / 2);
+}
+END_TEST
+
+START_TEST(a_million_flows_take_at_most_64_bytes_each) {
+  /* SPEC, design goals: at most 64 bytes per tracked entry. */
+  const size_t n = 1000000;
+  for (size_t i = 0; i < n; i++)
+    numbered(i);
+  ck_assert_uint_eq(flowtable_count(table), n);
+  ck_assert_uint_le(flowtable_memory(table), 64 * n);
+}
+END_TEST
+
+static Suite *flowtable_suite(void) {
+  Suite *s = suite_create("flowtable");
+
+  TCase *keys = tcase_create("keys");
+  tcase_add_checked_fixture(keys, setup, teardown);
+  tcase_add_test(keys, a_new_table_is_empty);
+  tcase_add_test(keys, a_new_flow_is_unseen_and_has_counted_nothing);
+  tcase_add_test(keys, the_same_key_twice_returns_the_same_flow);
+  tcase_add_test(keys, an_entry_keeps_its_key_as_its_counters_grow);
+  tcase_add_test(keys, the_reply_tuple_is_no_part_of_the_key);
+  tcase_add_test(keys, an_id_reused_with_another_tuple_is_a_different_flow);
+  tcase_add_test(
+      keys,
+      an_id_reused_with_a_tuple_differing_in_one_port_is_a_different_flow);
+  tcase_add_test(keys,
+                 the_same_id_and_tuple_in_another_zone_is_a_different_flow);
+  tcase_add_test(keys, the_same_tuple_under_other_ids_is_other_flows);
+  suite_add_tcase(s, keys);
+
+  TCase *advance = tcase_create("advance");
+  tcase_add_checked_fixture(advance, setup, teardown);
+  tcase_add_test(advance, a_first_advance_grows_by_the_whole_counters);
+  tcase_add_test(advance,
+                 an_advance_grows_by_what_the_counters_gained_since_the_last);
+  tcase_add_test(advance, an_advance_stores_the_counters_it_saw);
+  tcase_add_test(advance, an_unchanged_entry_grows_by_nothing);
+  tcase_add_test(advance,
+                 a_counter_that_went_down_was_reset_and_grew_by_its_new_value);
+  suite_add_tcase(s, advance);
+
+  TCase *sweep = tcase_create("sweep");
+  tcase_add_checked_fixture(sweep, setup, teardown);
+  tcase_add_test(sweep, a_sweep_removes_the_flows_the_generation_did_not_see);
+  tcase_add_test(sweep, a_sweep_removes_flows_never_marked_seen);
+  tcase_add_test(sweep,
+                 a_sweep_keeps_the_flows_it_saw_findable_with_their_counters);
+  tcase_add_test(sweep, a_sweep_that_removes_nothing_returns_0);
+  suite_add_tcase(s, sweep);
+
+  TCase *scale = tcase_create("scale");
+  tcase_add_checked_fixture(scale, setup, teardown);
+  tcase_set_timeout(scale, 60);
+  tcase_add_test(scale, a_flow_stays_where_it_is_while_the_table_grows);
+  tcase_add_test(
+      scale, a_sweep_over_many_chunks_keeps_every_survivor_with_its_counters);
+  tcase_add_test(scale, a_sweep_over_many_chunks_forgets_every_flow_it_removed);
+  tcase_add_test(scale,
+                 the_memory_grows_with_the_flows_and_a_sweep_gives_it_back);
+  tcase_add_test(scale, a_million_flows_take_at_most_64_bytes_each);
+  suite_add_tcase(s, scale);
+  return s;
+}
+
+int main(void) { return run_suite(flowtable_suite()); }

@@ -1,0 +1,381 @@
+/* check_hosts.c: the per-host buckets, MaxHosts, peers, and the set that
+ * tells peers apart. */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "entries.h"
+#include "hosts.h"
+#include "peerset.h"
+
+static struct hosts hosts;
+
+/* Starts hosts over with room for max_hosts hosts of their own. */
+static void start(size_t max_hosts) {
+  hosts_free(&hosts);
+  ck_assert_int_eq(hosts_init(&hosts, max_hosts), 0);
+}
+
+static void setup(void) { ck_assert_int_eq(hosts_init(&hosts, 4096), 0); }
+
+static void teardown(void) { hosts_free(&hosts); }
+
+/* Returns the bucket of the host text names. */
+static struct host_stats *bucket(const char *text) {
+  union ct_addr addr = addr_of(text);
+  return hosts_find(&hosts, family_of(text), &addr);
+}
+
+/* Returns the position of the host's bucket, which, unlike a pointer to
+ * it, outlives the next hosts_find(). */
+static size_t position(const char *text) {
+  return (size_t)(bucket(text) - hosts.buckets);
+}
+
+/* Counts remote as a peer of the host's bucket, failing on no memory. */
+static void peer(const char *host, const char *remote) {
+  union ct_addr addr = addr_of(remote);
+  ck_assert_int_eq(
+      hosts_add_peer(&hosts, bucket(host), family_of(remote), &addr), 0);
+}
+
+/* Returns the text of the address of the i-th host of 10.0.0.0/16. */
+static const char *nth_host(size_t i, char *text, size_t size) {
+  snprintf(text, size, "10.0.%zu.%zu", i / 256, i % 256);
+  return text;
+}
+
+START_TEST(a_new_table_has_only_total_and_other) {
+  ck_assert_uint_eq(hosts.count, 2);
+  ck_assert_int_eq(hosts_total(&hosts)->kind, BUCKET_TOTAL);
+  ck_assert_int_eq(hosts_other(&hosts)->kind, BUCKET_OTHER);
+}
+END_TEST
+
+START_TEST(finding_an_address_gives_it_a_bucket_of_its_own) {
+  struct host_stats *b = bucket(LAPTOP);
+  ck_assert_int_eq(b->kind, BUCKET_HOST);
+  ck_assert_int_eq(b->family, AF_INET);
+  ck_assert(addr_is(&b->addr, LAPTOP));
+  ck_assert_uint_eq(hosts.count, 3);
+}
+END_TEST
+
+START_TEST(each_address_gets_a_bucket_of_its_own) {
+  size_t laptop = position(LAPTOP), laptop6 = position(LAPTOP6);
+  ck_assert_uint_ne(laptop, laptop6);
+  ck_assert_uint_eq(hosts.count, 4);
+  ck_assert(addr_is(&hosts.buckets[laptop].addr, LAPTOP));
+  ck_assert(addr_is(&hosts.buckets[laptop6].addr, LAPTOP6));
+  ck_assert_int_eq(hosts.buckets[laptop6].family, AF_INET6);
+}
+END_TEST
+
+START_TEST(finding_an_address_twice_gives_the_same_bucket) {
+  size_t first = position(LAPTOP);
+  bucket(PHONE);
+  ck_assert_uint_eq(position(LAPTOP), first);
+  ck_assert_uint_eq(hosts.count, 4);
+}
+END_TEST
+
+START_TEST(an_ipv4_and_an_ipv6_address_of_the_same_bytes_are_two_hosts) {
+  /* 10.0.x.y and a00:xxyy:: are both the bytes 0a 00 xx yy, then zeroes.
+   * Many pairs in small tables: some pairs share a slot of the index. */
+  char v4[32], v6[64];
+  for (size_t i = 0; i < 1000; i++) {
+    start(2);
+    nth_host(i, v4, sizeof(v4));
+    snprintf(v6, sizeof(v6), "a00:%zx::", i);
+    if (position(v4) == position(v6) || hosts.count != 4)
+      ck_abort_msg("%s and %s share a bucket", v4, v6);
+  }
+}
+END_TEST
+
+START_TEST(hosts_beyond_the_first_allocation_keep_buckets_of_their_own) {
+  char text[32];
+  const size_t n = 1000;
+  for (size_t i = 0; i < n; i++)
+    bucket(nth_host(i, text, sizeof(text)));
+  ck_assert_uint_eq(hosts.count, 2 + n);
+  for (size_t i = 0; i < n; i++) {
+    struct host_stats *b = bucket(nth_host(i, text, sizeof(text)));
+    ck_assert_msg(b->kind == BUCKET_HOST && addr_is(&b->addr, text),
+                  "%s lost its bucket", text);
+  }
+  ck_assert_uint_eq(hosts.count, 2 + n);
+}
+END_TEST
+
+START_TEST(hosts_beyond_max_hosts_go_to_other) {
+  start(2);
+  bucket(LAPTOP);
+  bucket(PHONE);
+  ck_assert_ptr_eq(bucket(SERVER), hosts_other(&hosts));
+  ck_assert_ptr_eq(bucket(LAPTOP6), hosts_other(&hosts));
+  ck_assert_uint_eq(hosts.count, 4);
+}
+END_TEST
+
+START_TEST(hosts_within_max_hosts_keep_their_buckets_once_it_is_reached) {
+  start(2);
+  size_t laptop = position(LAPTOP), phone = position(PHONE);
+  bucket(SERVER);
+  ck_assert_uint_eq(position(LAPTOP), laptop);
+  ck_assert_uint_eq(position(PHONE), phone);
+  ck_assert_int_eq(hosts.buckets[laptop].kind, BUCKET_HOST);
+}
+END_TEST
+
+START_TEST(max_hosts_0_sends_every_host_to_other) {
+  start(0);
+  ck_assert_ptr_eq(bucket(LAPTOP), hosts_other(&hosts));
+  ck_assert_ptr_eq(bucket(LAPTOP6), hosts_other(&hosts));
+  ck_assert_uint_eq(hosts.count, 2);
+}
+END_TEST
+
+START_TEST(a_remote_seen_twice_is_one_peer) {
+  peer(LAPTOP, WEB);
+  peer(LAPTOP, WEB);
+  ck_assert_uint_eq(bucket(LAPTOP)->peers, 1);
+  ck_assert_uint_eq(hosts_total(&hosts)->peers, 1);
+}
+END_TEST
+
+START_TEST(peers_are_counted_per_bucket) {
+  peer(LAPTOP, WEB);
+  peer(LAPTOP, RESOLVER);
+  peer(PHONE, WEB);
+  ck_assert_uint_eq(bucket(LAPTOP)->peers, 2);
+  ck_assert_uint_eq(bucket(PHONE)->peers, 1);
+}
+END_TEST
+
+START_TEST(total_counts_each_remote_once_over_all_buckets) {
+  peer(LAPTOP, WEB);
+  peer(LAPTOP, RESOLVER);
+  peer(PHONE, WEB);
+  peer(PHONE, VISITOR);
+  ck_assert_uint_eq(hosts_total(&hosts)->peers, 3);
+}
+END_TEST
+
+START_TEST(the_other_bucket_counts_its_peers) {
+  union ct_addr web = addr_of(WEB);
+  hosts_add_peer(&hosts, hosts_other(&hosts), AF_INET, &web);
+  hosts_add_peer(&hosts, hosts_other(&hosts), AF_INET, &web);
+  ck_assert_uint_eq(hosts_other(&hosts)->peers, 1);
+  ck_assert_uint_eq(hosts_total(&hosts)->peers, 1);
+}
+END_TEST
+
+START_TEST(an_ipv4_and_an_ipv6_remote_of_the_same_bytes_are_two_peers) {
+  peer(LAPTOP, "10.0.0.1");
+  peer(LAPTOP, "a00:1::");
+  ck_assert_uint_eq(bucket(LAPTOP)->peers, 2);
+}
+END_TEST
+
+START_TEST(begin_read_zeroes_the_gauges) {
+  peer(LAPTOP, WEB);
+  struct host_stats *b = bucket(LAPTOP);
+  b->connections[PROTO_TCP] = 3;
+  b->connections[PROTO_ICMP] = 1;
+  hosts_other(&hosts)->connections[PROTO_UDP] = 2;
+  hosts_total(&hosts)->connections[PROTO_TCP] = 3;
+  hosts.tcp_states[TCP_CONNTRACK_ESTABLISHED] = 3;
+  hosts_begin_read(&hosts);
+  for (size_t i = 0; i < hosts.count; i++) {
+    for (int c = 0; c < PROTO_CLASSES; c++)
+      ck_assert_uint_eq(hosts.buckets[i].connections[c], 0);
+    ck_assert_uint_eq(hosts.buckets[i].peers, 0);
+  }
+  for (int s = 0; s < TCP_STATES; s++)
+    ck_assert_uint_eq(hosts.tcp_states[s], 0);
+}
+END_TEST
+
+START_TEST(begin_read_keeps_the_counters_since_start_and_the_buckets) {
+  struct host_stats *b = bucket(LAPTOP);
+  *b = (struct host_stats){.addr = b->addr,
+                           .family = b->family,
+                           .kind = b->kind,
+                           .rx_bytes = 1,
+                           .tx_bytes = 2,
+                           .rx_packets = 3,
+                           .tx_packets = 4,
+                           .new_connections = 5};
+  hosts_total(&hosts)->tx_bytes = 6;
+  hosts_other(&hosts)->new_connections = 7;
+  hosts_begin_read(&hosts);
+  b = bucket(LAPTOP);
+  ck_assert_uint_eq(b->rx_bytes, 1);
+  ck_assert_uint_eq(b->tx_bytes, 2);
+  ck_assert_uint_eq(b->rx_packets, 3);
+  ck_assert_uint_eq(b->tx_packets, 4);
+  ck_assert_uint_eq(b->new_connections, 5);
+  ck_assert_uint_eq(hosts_total(&hosts)->tx_bytes, 6);
+  ck_assert_uint_eq(hosts_other(&hosts)->new_connections, 7);
+  ck_assert_uint_eq(hosts.count, 3);
+}
+END_TEST
+
+START_TEST(a_peer_of_the_last_read_is_new_again_in_the_next) {
+  peer(LAPTOP, WEB);
+  hosts_begin_read(&hosts);
+  peer(LAPTOP, WEB);
+  ck_assert_uint_eq(bucket(LAPTOP)->peers, 1);
+  ck_assert_uint_eq(hosts_total(&hosts)->peers, 1);
+}
+END_TEST
+
+START_TEST(tcp_and_udp_are_classes_of_their_own) {
+  ck_assert_int_eq(proto_class_of(IPPROTO_TCP), PROTO_TCP);
+  ck_assert_int_eq(proto_class_of(IPPROTO_UDP), PROTO_UDP);
+}
+END_TEST
+
+START_TEST(icmp_and_icmpv6_both_count_as_icmp) {
+  ck_assert_int_eq(proto_class_of(IPPROTO_ICMP), PROTO_ICMP);
+  ck_assert_int_eq(proto_class_of(IPPROTO_ICMPV6), PROTO_ICMP);
+}
+END_TEST
+
+START_TEST(sctp_gre_and_the_rest_count_as_other) {
+  ck_assert_int_eq(proto_class_of(IPPROTO_SCTP), PROTO_OTHER);
+  ck_assert_int_eq(proto_class_of(IPPROTO_GRE), PROTO_OTHER);
+  ck_assert_int_eq(proto_class_of(IPPROTO_UDPLITE), PROTO_OTHER);
+  ck_assert_int_eq(proto_class_of(IPPROTO_DCCP), PROTO_OTHER);
+  ck_assert_int_eq(proto_class_of(IPPROTO_ESP), PROTO_OTHER);
+}
+END_TEST
+
+START_TEST(the_memory_grows_with_the_hosts) {
+  char text[32];
+  size_t before = hosts_memory(&hosts);
+  ck_assert_uint_gt(before, 0);
+  for (size_t i = 0; i < 1000; i++)
+    bucket(nth_host(i, text, sizeof(text)));
+  size_t after = hosts_memory(&hosts);
+  ck_assert_uint_gt(after, before);
+  ck_assert_uint_ge(after, (2 + 1000) * sizeof(struct host_stats));
+}
+END_TEST
+
+static struct peerset set;
+
+static void peerset_teardown(void) { peerset_free(&set); }
+
+START_TEST(a_new_key_is_added_once) {
+  ck_assert_int_eq(peerset_add(&set, 42), 1);
+  ck_assert_int_eq(peerset_add(&set, 42), 0);
+  ck_assert_int_eq(peerset_add(&set, 43), 1);
+  ck_assert_uint_eq(set.count, 2);
+}
+END_TEST
+
+START_TEST(key_0_is_a_key_like_the_others) {
+  ck_assert_int_eq(peerset_add(&set, 0), 1);
+  ck_assert_int_eq(peerset_add(&set, 0), 0);
+}
+END_TEST
+
+START_TEST(a_cleared_set_takes_its_keys_again_in_the_same_memory) {
+  peerset_add(&set, 42);
+  size_t memory = peerset_memory(&set);
+  peerset_clear(&set);
+  ck_assert_uint_eq(set.count, 0);
+  ck_assert_uint_eq(peerset_memory(&set), memory);
+  ck_assert_int_eq(peerset_add(&set, 42), 1);
+}
+END_TEST
+
+START_TEST(an_empty_set_holds_no_memory_and_clears) {
+  ck_assert_uint_eq(peerset_memory(&set), 0);
+  peerset_clear(&set);
+  ck_assert_uint_eq(set.count, 0);
+}
+END_TEST
+
+START_TEST(the_set_grows_past_its_first_size_keeping_every_key) {
+  /* Keys are hashes: spread them as hashes are, and in a run too. */
+  const uint64_t n = 10000;
+  for (uint64_t i = 1; i <= n; i++) {
+    if (peerset_add(&set, i * 0x9e3779b97f4a7c15ull) != 1 ||
+        peerset_add(&set, i) != 1)
+      ck_abort_msg("key %ju was taken for a duplicate", (uintmax_t)i);
+  }
+  ck_assert_uint_eq(set.count, 2 * n);
+  ck_assert_uint_ge(peerset_memory(&set), 2 * n * sizeof(uint64_t));
+  for (uint64_t i = 1; i <= n; i++) {
+    if (peerset_add(&set, i * 0x9e3779b97f4a7c15ull) != 0 ||
+        peerset_add(&set, i) != 0)
+      ck_abort_msg("key %ju was lost as the set grew", (uintmax_t)i);
+  }
+  ck_assert_uint_eq(set.count, 2 * n);
+}
+END_TEST
+
+static Suite *hosts_suite(void) {
+  Suite *s = suite_create("hosts");
+
+  TCase *find = tcase_create("find");
+  tcase_add_checked_fixture(find, setup, teardown);
+  tcase_add_test(find, a_new_table_has_only_total_and_other);
+  tcase_add_test(find, finding_an_address_gives_it_a_bucket_of_its_own);
+  tcase_add_test(find, each_address_gets_a_bucket_of_its_own);
+  tcase_add_test(find, finding_an_address_twice_gives_the_same_bucket);
+  tcase_add_test(find,
+                 an_ipv4_and_an_ipv6_address_of_the_same_bytes_are_two_hosts);
+  tcase_add_test(find,
+                 hosts_beyond_the_first_allocation_keep_buckets_of_their_own);
+  tcase_add_test(find, the_memory_grows_with_the_hosts);
+  suite_add_tcase(s, find);
+
+  TCase *max = tcase_create("MaxHosts");
+  tcase_add_checked_fixture(max, setup, teardown);
+  tcase_add_test(max, hosts_beyond_max_hosts_go_to_other);
+  tcase_add_test(max,
+                 hosts_within_max_hosts_keep_their_buckets_once_it_is_reached);
+  tcase_add_test(max, max_hosts_0_sends_every_host_to_other);
+  suite_add_tcase(s, max);
+
+  TCase *peers = tcase_create("peers");
+  tcase_add_checked_fixture(peers, setup, teardown);
+  tcase_add_test(peers, a_remote_seen_twice_is_one_peer);
+  tcase_add_test(peers, peers_are_counted_per_bucket);
+  tcase_add_test(peers, total_counts_each_remote_once_over_all_buckets);
+  tcase_add_test(peers, the_other_bucket_counts_its_peers);
+  tcase_add_test(peers,
+                 an_ipv4_and_an_ipv6_remote_of_the_same_bytes_are_two_peers);
+  suite_add_tcase(s, peers);
+
+  TCase *read = tcase_create("begin_read");
+  tcase_add_checked_fixture(read, setup, teardown);
+  tcase_add_test(read, begin_read_zeroes_the_gauges);
+  tcase_add_test(read,
+                 begin_read_keeps_the_counters_since_start_and_the_buckets);
+  tcase_add_test(read, a_peer_of_the_last_read_is_new_again_in_the_next);
+  suite_add_tcase(s, read);
+
+  TCase *proto = tcase_create("proto_class_of");
+  tcase_add_test(proto, tcp_and_udp_are_classes_of_their_own);
+  tcase_add_test(proto, icmp_and_icmpv6_both_count_as_icmp);
+  tcase_add_test(proto, sctp_gre_and_the_rest_count_as_other);
+  suite_add_tcase(s, proto);
+
+  TCase *peerset = tcase_create("peerset");
+  tcase_add_checked_fixture(peerset, NULL, peerset_teardown);
+  tcase_add_test(peerset, a_new_key_is_added_once);
+  tcase_add_test(peerset, key_0_is_a_key_like_the_others);
+  tcase_add_test(peerset,
+                 a_cleared_set_takes_its_keys_again_in_the_same_memory);
+  tcase_add_test(peerset, an_empty_set_holds_no_memory_and_clears);
+  tcase_add_test(peerset, the_set_grows_past_its_first_size_keeping_every_key);
+  suite_add_tcase(s, peerset);
+  return s;
+}
+
+int main(void) { return run_suite(hosts_suite()); }
