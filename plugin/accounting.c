@@ -23,9 +23,11 @@ void accounting_free(struct accounting *a) {
 }
 
 void accounting_begin_read(struct accounting *a) {
-  /* 0 marks a flow never seen, so the generation skips it on wrapping. */
-  if (++a->gen == 0)
-    a->gen = 1;
+  /* 0 marks a flow never seen and FLOW_ENDED a tombstone: generations
+   * skip both on wrapping. */
+  do
+    a->gen++;
+  while (a->gen == 0 || a->gen == FLOW_ENDED);
   hosts_begin_read(&a->hosts);
 }
 
@@ -52,67 +54,101 @@ static void add_growth(struct host_stats *b, const struct ct_counters *tx,
   b->rx_packets += rx->packets;
 }
 
-/* Returns the growth of entry since the last read, and whether this read
- * already saw it (*dup) and whether it began since the last read (*fresh). */
-static struct growth track(struct accounting *a, const struct ct_entry *e,
-                           bool *dup, bool *fresh) {
+/* Returns entry's flow, or NULL (after a warning) when out of memory. */
+static struct flow *flow_of(struct accounting *a, const struct ct_entry *e) {
   struct flow *f = flowtable_upsert(a->flows, e->id, flow_tuple_hash(e));
-  if (f == NULL) {
+  if (f == NULL)
     warn_memory(a, "some entries' bytes are not counted");
-    *dup = *fresh = false;
-    return (struct growth){0};
-  }
-  bool first_sight = f->seen == 0;
-  *dup = f->seen == a->gen;
-  *fresh = first_sight && a->baselined;
-  f->seen = a->gen;
-  struct growth g = flow_advance(f, e);
-  /* Rule 1: what entries carried before the first read is not counted. */
-  return first_sight && !a->baselined ? (struct growth){0} : g;
+  return f;
+}
+
+/* Adds growth g of entry e to its host and to total. Returns the host's
+ * bucket (valid until the next hosts_find()) and its owner in *o. */
+static struct host_stats *credit(struct accounting *a, const struct ct_entry *e,
+                                 const struct growth *g, struct owner *o) {
+  *o = classify(a->local, e);
+  struct host_stats *b = o->rule == RULE_OTHER
+                             ? hosts_other(&a->hosts)
+                             : hosts_find(&a->hosts, o->family, o->host);
+  /* Rule 3: "other" counts the original direction as tx, for a host
+   * beyond MaxHosts too, not only for entries no rule gave a host. */
+  bool sends_orig = o->sends_orig || b == hosts_other(&a->hosts);
+  const struct ct_counters *tx = sends_orig ? &g->orig : &g->reply;
+  const struct ct_counters *rx = sends_orig ? &g->reply : &g->orig;
+  add_growth(b, tx, rx);
+  add_growth(hosts_total(&a->hosts), tx, rx);
+  return b;
+}
+
+static void count_new(struct accounting *a, struct host_stats *b) {
+  b->new_connections++;
+  hosts_total(&a->hosts)->new_connections++;
 }
 
 static void count_connection(struct accounting *a, struct host_stats *b,
-                             const struct ct_entry *e, const struct owner *o,
-                             bool fresh) {
+                             const struct ct_entry *e, const struct owner *o) {
   struct host_stats *total = hosts_total(&a->hosts);
   enum proto_class pc = proto_class_of(e->orig.l4proto);
   b->connections[pc]++;
   total->connections[pc]++;
-  if (fresh) {
-    b->new_connections++;
-    total->new_connections++;
-  }
   if (e->has_tcp_state && e->tcp_state < TCP_STATES)
     a->hosts.tcp_states[e->tcp_state]++;
   if (hosts_add_peer(&a->hosts, b, o->family, o->remote) < 0)
     warn_memory(a, "peers are undercounted");
 }
 
+/* Rule 6: the kernel adds counters to entries created while
+ * nf_conntrack_acct is 1; the others count as connections only. */
+static void check_counters(struct accounting *a, const struct ct_entry *e) {
+  if (e->has_counters || a->warned_acct)
+    return;
+  a->log(LOG_WARNING,
+         "conntrack entries carry no byte counters: connections are "
+         "counted, bytes and packets are not; set "
+         "net.netfilter.nf_conntrack_acct=1 (it applies to entries "
+         "created after it is set)");
+  a->warned_acct = true;
+}
+
 void accounting_add(struct accounting *a, const struct ct_entry *e) {
-  /* Rule 6: the kernel adds counters to entries created while
-   * nf_conntrack_acct is 1; the others count as connections only. */
-  if (!e->has_counters && !a->warned_acct) {
-    a->log(LOG_WARNING,
-           "conntrack entries carry no byte counters: connections are "
-           "counted, bytes and packets are not; set "
-           "net.netfilter.nf_conntrack_acct=1 (it applies to entries "
-           "created after it is set)");
-    a->warned_acct = true;
+  check_counters(a, e);
+  struct flow *f = flow_of(a, e);
+  if (f != NULL && f->seen == FLOW_ENDED)
+    return; /* its DESTROY event counted it; this dump began before */
+  bool first_sight = f == NULL || f->seen == 0;
+  bool dup = f != NULL && f->seen == a->gen;
+  struct growth g = {0};
+  if (f != NULL) {
+    f->seen = a->gen;
+    g = flow_advance(f, e);
   }
-  struct owner o = classify(a->local, e);
-  struct host_stats *b = o.rule == RULE_OTHER
-                             ? hosts_other(&a->hosts)
-                             : hosts_find(&a->hosts, o.family, o.host);
-  bool dup, fresh;
-  struct growth g = track(a, e, &dup, &fresh);
-  /* Rule 3: "other" counts the original direction as tx, for a host
-   * beyond MaxHosts too, not only for entries no rule gave a host. */
-  bool sends_orig = o.sends_orig || b == hosts_other(&a->hosts);
-  const struct ct_counters *tx = sends_orig ? &g.orig : &g.reply;
-  const struct ct_counters *rx = sends_orig ? &g.reply : &g.orig;
-  add_growth(b, tx, rx);
-  add_growth(hosts_total(&a->hosts), tx, rx);
+  /* Rule 1: what entries carried before the first read is not counted. */
+  if (first_sight && !a->baselined)
+    g = (struct growth){0};
+  struct owner o;
+  struct host_stats *b = credit(a, e, &g, &o);
   /* Rule 4: an entry the dump returns twice is one connection. */
-  if (!dup)
-    count_connection(a, b, e, &o, fresh);
+  if (dup)
+    return;
+  if (f != NULL && first_sight && a->baselined)
+    count_new(a, b);
+  count_connection(a, b, e, &o);
+}
+
+void accounting_end(struct accounting *a, const struct ct_entry *e) {
+  check_counters(a, e);
+  struct flow *f = flow_of(a, e);
+  if (f == NULL || f->seen == FLOW_ENDED)
+    return;
+  bool first_sight = f->seen == 0;
+  struct growth g = flow_advance(f, e);
+  flow_end(f, a->gen);
+  /* Rule 1: an entry that began before the first read and ended before
+   * that read saw it carried nothing ctflow counts. */
+  if (first_sight && !a->baselined)
+    return;
+  struct owner o;
+  struct host_stats *b = credit(a, e, &g, &o);
+  if (first_sight)
+    count_new(a, b);
 }

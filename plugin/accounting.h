@@ -1,7 +1,9 @@
 /* accounting.h: SPEC's accounting rules over a stream of entries, free of
  * sockets so that tests can feed it synthetic ones. A read is
  * accounting_begin_read(), accounting_add() for every entry the dump
- * returns, then accounting_end_read() once the dump was whole. */
+ * returns, then accounting_end_read() once the dump was whole; DESTROY
+ * events come through accounting_end() at any time. Not thread-safe: the
+ * caller serialises the calls. */
 #ifndef CTFLOW_ACCOUNTING_H
 #define CTFLOW_ACCOUNTING_H
 
@@ -38,6 +40,13 @@ void accounting_begin_read(struct accounting *a);
 /* Adds entry: its growth since the last read to its host and to total, and
  * it to the connection gauges unless this read already had it. */
 void accounting_add(struct accounting *a, const struct ct_entry *entry);
+
+/* Counts the DESTROY event of entry: its final counters minus what was
+ * counted already; an entry that began since the last read is counted
+ * whole (SPEC, accounting rule 3). The entry stays as a tombstone until a
+ * dump that began after the event has ended, so a dump in flight that
+ * still returns it cannot count it again. */
+void accounting_end(struct accounting *a, const struct ct_entry *entry);
 
 /* Ends a whole read: entries it did not return have left the table. A read
  * that failed midway is not ended, so nothing it missed is forgotten. */

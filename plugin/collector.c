@@ -1,25 +1,65 @@
 /* collector.c: one read = dump the table into the accounting, then read the
- * kernel's statistics. */
+ * kernel's statistics and copy out a report. The event reader feeds the
+ * same accounting from its thread; one mutex serialises the two, taken per
+ * received batch of the dump so that events wait at most one batch. */
 #include "collector.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
 
-#include "accounting.h"
 #include "ct_parse.h"
 #include "ctnetlink.h"
+#include "events.h"
+
+#define EVENTS_SYSCTL "/proc/sys/net/netfilter/nf_conntrack_events"
 
 struct collector {
   struct collector_config config;
+  pthread_mutex_t lock; /* guards accounting */
   struct ctnetlink nl;
   struct accounting accounting;
-  struct kernel_stats kernel;
-  struct self_stats self;
+  struct events *events;
+  struct report report;
+  size_t report_capacity;
   bool warned_parse;
 };
+
+/* Runs in the event reader, under c->lock. */
+static void on_destroy(const struct ct_entry *e, void *arg) {
+  accounting_end(arg, e);
+}
+
+/* Returns whether the kernel sends events: nf_conntrack_events is 1 or 2
+ * ("auto": once someone listens). Logs why not. */
+static bool kernel_sends_events(const struct collector_config *config) {
+  FILE *f = fopen(EVENTS_SYSCTL, "r");
+  int value = -1;
+  if (f) {
+    if (fscanf(f, "%d", &value) != 1)
+      value = -1;
+    fclose(f);
+  }
+  if (value == 0)
+    config->log(LOG_WARNING,
+                "net.netfilter.nf_conntrack_events is 0: the kernel sends no "
+                "DESTROY events, so ended entries lose their tail as with "
+                "Events false; set it to 2 (or 1) to count every byte");
+  else if (value < 0)
+    config->log(LOG_WARNING,
+                "cannot read " EVENTS_SYSCTL ": the kernel has no conntrack "
+                "events; going on as with Events false");
+  return value > 0;
+}
+
+static struct collector *fail(struct collector *c, const char *what) {
+  c->config.log(LOG_ERR, "%s", what);
+  collector_free(c);
+  return NULL;
+}
 
 struct collector *collector_new(const struct collector_config *config) {
   struct collector *c = calloc(1, sizeof(*c));
@@ -28,20 +68,32 @@ struct collector *collector_new(const struct collector_config *config) {
     return NULL;
   }
   c->config = *config;
-  if (ctnetlink_open(&c->nl) < 0) {
-    c->config.log(LOG_ERR,
-                  "cannot open the conntrack netlink socket: %s (ctflow needs "
-                  "CAP_NET_ADMIN and the nf_conntrack_netlink module)",
-                  strerror(errno));
-    free(c);
-    return NULL;
-  }
+  pthread_mutex_init(&c->lock, NULL);
+  c->nl.batch_lock = &c->lock;
   if (accounting_init(&c->accounting, &c->config.local, config->max_hosts,
-                      config->log) < 0) {
-    config->log(LOG_ERR, "out of memory");
-    ctnetlink_close(&c->nl);
-    free(c);
-    return NULL;
+                      config->log) < 0)
+    return fail(c, "out of memory");
+  if (ctnetlink_open(&c->nl) < 0) {
+    char why[256];
+    snprintf(why, sizeof(why),
+             "cannot open the conntrack netlink socket: %s (ctflow needs "
+             "CAP_NET_ADMIN and the nf_conntrack_netlink module)",
+             strerror(errno));
+    return fail(c, why);
+  }
+  if (config->events && kernel_sends_events(config)) {
+    struct events_config ec = {
+        .buffer_size = config->event_buffer,
+        .buffer_max = config->event_buffer_max,
+        .lock = &c->lock,
+        .on_destroy = on_destroy,
+        .arg = &c->accounting,
+        .log = config->log,
+    };
+    c->events = events_start(&ec);
+    if (c->events == NULL)
+      config->log(LOG_WARNING, "going on without events, as with Events "
+                               "false: ended entries lose their tail");
   }
   return c;
 }
@@ -49,16 +101,20 @@ struct collector *collector_new(const struct collector_config *config) {
 void collector_free(struct collector *c) {
   if (c == NULL)
     return;
+  events_stop(c->events);
   ctnetlink_close(&c->nl);
   accounting_free(&c->accounting);
+  pthread_mutex_destroy(&c->lock);
+  free(c->report.buckets);
   free(c);
 }
 
+/* Runs under c->lock (the dump's batch lock). */
 static int on_entry(const struct nlmsghdr *nlh, void *arg) {
   struct collector *c = arg;
   struct ct_entry e;
   if (ct_parse(nlh, nlh->nlmsg_len, &e) < 0) {
-    c->self.bad_messages++;
+    c->report.self.bad_messages++;
     if (!c->warned_parse)
       c->config.log(LOG_WARNING,
                     "skipped a malformed conntrack message (type %u, %u "
@@ -80,7 +136,7 @@ static int on_global_stats(const struct nlmsghdr *nlh, void *arg) {
 }
 
 /* Reads the kernel's statistics; those a kernel lacks stay absent. */
-static void read_kernel_stats(struct collector *c) {
+static struct kernel_stats read_kernel_stats(struct collector *c) {
   struct kernel_stats k = {0};
   if (ctnetlink_request(&c->nl, IPCTNL_MSG_CT_GET_STATS_CPU, NLM_F_DUMP,
                         on_cpu_stats, &k) < 0)
@@ -88,7 +144,26 @@ static void read_kernel_stats(struct collector *c) {
   if (ctnetlink_request(&c->nl, IPCTNL_MSG_CT_GET_STATS, NLM_F_ACK,
                         on_global_stats, &k) < 0)
     k.have_global = false;
-  c->kernel = k;
+  return k;
+}
+
+/* Copies the accounting's results into the report; runs under c->lock.
+ * Returns -1 when out of memory (the report keeps the last read's). */
+static int copy_report(struct collector *c) {
+  const struct hosts *h = &c->accounting.hosts;
+  if (h->count > c->report_capacity) {
+    struct host_stats *b = realloc(c->report.buckets, h->capacity * sizeof(*b));
+    if (b == NULL)
+      return -1;
+    c->report.buckets = b;
+    c->report_capacity = h->capacity;
+  }
+  memcpy(c->report.buckets, h->buckets, h->count * sizeof(*h->buckets));
+  c->report.count = h->count;
+  memcpy(c->report.tcp_states, h->tcp_states, sizeof(h->tcp_states));
+  c->report.self.flows = flowtable_count(c->accounting.flows);
+  c->report.self.memory = accounting_memory(&c->accounting);
+  return 0;
 }
 
 static double seconds_since(const struct timespec *start) {
@@ -101,29 +176,31 @@ static double seconds_since(const struct timespec *start) {
 int collector_read(struct collector *c) {
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
+  pthread_mutex_lock(&c->lock);
   accounting_begin_read(&c->accounting);
+  pthread_mutex_unlock(&c->lock);
   if (ctnetlink_request(&c->nl, IPCTNL_MSG_CT_GET, NLM_F_DUMP, on_entry, c) <
       0) {
     c->config.log(LOG_ERR, "dumping the conntrack table failed: %s",
                   strerror(errno));
     return -1;
   }
+  struct kernel_stats kernel = read_kernel_stats(c);
+  pthread_mutex_lock(&c->lock);
   accounting_end_read(&c->accounting);
-  read_kernel_stats(c);
-  c->self.flows = flowtable_count(c->accounting.flows);
-  c->self.memory = accounting_memory(&c->accounting);
-  c->self.read_seconds = seconds_since(&start);
+  int rc = copy_report(c);
+  pthread_mutex_unlock(&c->lock);
+  if (rc < 0) {
+    c->config.log(LOG_ERR, "out of memory: this interval is not reported");
+    return -1;
+  }
+  c->report.kernel = kernel;
+  c->report.self.events = c->events != NULL;
+  c->report.self.events_lost = c->events ? events_lost(c->events) : 0;
+  c->report.self.read_seconds = seconds_since(&start);
   return 0;
 }
 
-struct hosts *collector_hosts(struct collector *c) {
-  return &c->accounting.hosts;
-}
-
-const struct kernel_stats *collector_kernel(const struct collector *c) {
-  return &c->kernel;
-}
-
-const struct self_stats *collector_self(const struct collector *c) {
-  return &c->self;
+const struct report *collector_report(const struct collector *c) {
+  return &c->report;
 }

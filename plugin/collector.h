@@ -1,10 +1,12 @@
 /* collector.h: ctflow's core, free of collectd. One collector_read() dumps
  * the conntrack table, adds what every entry grew since the last read to
  * its host (SPEC, "Accounting"), forgets entries that left the table, and
- * reads the kernel's statistics. The caller turns the results into series. */
+ * reads the kernel's statistics; a thread counts DESTROY events meanwhile.
+ * The caller turns the report into series. */
 #ifndef CTFLOW_COLLECTOR_H
 #define CTFLOW_COLLECTOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "accounting.h"
@@ -15,20 +17,37 @@
 struct collector_config {
   struct localnet local;
   size_t max_hosts;
+  bool events;             /* count DESTROY events (SPEC: Events) */
+  size_t event_buffer;     /* the event socket's buffer to start with */
+  size_t event_buffer_max; /* EventBufferSize */
   log_fn log;
 };
 
 struct self_stats {
   double read_seconds;   /* how long the last read took */
-  size_t flows;          /* entries tracked */
+  size_t flows;          /* entries tracked (tombstones included) */
   size_t memory;         /* bytes held for flows and hosts */
   uint64_t bad_messages; /* malformed messages skipped since start */
+  bool events;           /* DESTROY events are being counted */
+  uint64_t events_lost;  /* times the event socket overflowed */
+};
+
+/* What the last read found, for the caller alone: events that come in
+ * while the caller dispatches it do not change it. */
+struct report {
+  struct host_stats *buckets; /* [0] total, [1] other, then hosts */
+  size_t count;
+  uint32_t tcp_states[TCP_STATES];
+  struct kernel_stats kernel;
+  struct self_stats self;
 };
 
 struct collector;
 
-/* Opens the conntrack socket. Returns NULL after logging why (no
- * permission, no nf_conntrack_netlink, out of memory). */
+/* Opens the conntrack socket and, with events, subscribes to them before
+ * any dump (with nf_conntrack_events=2 only entries created after that
+ * send events). Returns NULL after logging why (no permission, no
+ * nf_conntrack_netlink, out of memory). */
 struct collector *collector_new(const struct collector_config *config);
 void collector_free(struct collector *collector);
 
@@ -37,8 +56,7 @@ void collector_free(struct collector *collector);
  * read counts the rest: nothing is lost or counted twice. */
 int collector_read(struct collector *collector);
 
-struct hosts *collector_hosts(struct collector *collector);
-const struct kernel_stats *collector_kernel(const struct collector *collector);
-const struct self_stats *collector_self(const struct collector *collector);
+/* Returns the report of the last successful read. */
+const struct report *collector_report(const struct collector *collector);
 
 #endif

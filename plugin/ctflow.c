@@ -16,6 +16,13 @@
 
 #define PLUGIN_NAME "ctflow"
 #define MAX_HOSTS_LIMIT 1000000
+#define DEFAULT_MAX_HOSTS 4096
+/* The event socket starts at 4 MiB and doubles on overflow up to
+ * EventBufferSize (default 64 MiB); see events.c. */
+#define DEFAULT_EVENT_BUFFER (4 << 20)
+#define DEFAULT_EVENT_BUFFER_MAX (64 << 20)
+#define MIN_EVENT_BUFFER 4096
+#define MAX_EVENT_BUFFER (1 << 30)
 
 /* SPEC's TCP state names, by TCP_CONNTRACK_* value. */
 static const char *const tcp_state_names[TCP_STATES] = {
@@ -103,19 +110,22 @@ static int config_count(const oconfig_item_t *ci, long min, long max,
   return 0;
 }
 
-/* Options of SPEC that later parts of ctflow act on: validated now, so that
- * SPEC's example configuration starts and a typo still refuses to. */
+/* Returns 0 and the boolean the option holds. */
+static int config_bool(const oconfig_item_t *ci, bool *out) {
+  char buf[64];
+  if (cf_util_get_boolean(ci, out) == 0)
+    return 0;
+  return bad_option(ci, value_text(ci, buf, sizeof(buf)), "true or false");
+}
+
+/* Options of SPEC that later parts of ctflow act on (per-flow series):
+ * validated now, so that SPEC's example configuration starts and a typo
+ * still refuses to. */
 static int config_pending(const oconfig_item_t *ci) {
   char buf[64];
   long n;
-  bool b;
   if (strcasecmp(ci->key, "TopFlows") == 0)
     return config_count(ci, 0, MAX_HOSTS_LIMIT, &n);
-  if (strcasecmp(ci->key, "Events") == 0)
-    return cf_util_get_boolean(ci, &b) == 0
-               ? 0
-               : bad_option(ci, value_text(ci, buf, sizeof(buf)),
-                            "true or false");
   const char *key = value_text(ci, buf, sizeof(buf));
   if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING ||
       (strcmp(key, "conversation") != 0 && strcmp(key, "5tuple") != 0))
@@ -123,45 +133,56 @@ static int config_pending(const oconfig_item_t *ci) {
   return 0;
 }
 
-static int ctflow_config(oconfig_item_t *block) {
+static void set_defaults(void) {
   localnet_set_default(&config.local);
-  config.max_hosts = 4096;
+  config.max_hosts = DEFAULT_MAX_HOSTS;
+  config.events = true;
+  config.event_buffer = DEFAULT_EVENT_BUFFER;
+  config.event_buffer_max = DEFAULT_EVENT_BUFFER_MAX;
   config.log = ctflow_log;
-  for (int i = 0; i < block->children_num; i++) {
-    const oconfig_item_t *ci = &block->children[i];
-    long n;
-    int rc;
-    if (strcasecmp(ci->key, "LocalNetwork") == 0)
-      rc = config_local_network(ci);
-    else if (strcasecmp(ci->key, "MaxHosts") == 0) {
-      rc = config_count(ci, 0, MAX_HOSTS_LIMIT, &n);
-      config.max_hosts = (size_t)n;
-    } else if (strcasecmp(ci->key, "TopFlows") == 0 ||
-               strcasecmp(ci->key, "FlowKey") == 0 ||
-               strcasecmp(ci->key, "Events") == 0)
-      rc = config_pending(ci);
-    else {
-      ctflow_log(LOG_ERR,
-                 "unknown option \"%s\" (known: LocalNetwork, MaxHosts, "
-                 "TopFlows, FlowKey, Events); not starting",
-                 ci->key);
-      config_failed = true;
-      rc = -1;
-    }
-    if (rc < 0)
-      return -1;
+}
+
+static int config_option(const oconfig_item_t *ci) {
+  long n = 0;
+  int rc;
+  if (strcasecmp(ci->key, "LocalNetwork") == 0)
+    return config_local_network(ci);
+  if (strcasecmp(ci->key, "MaxHosts") == 0) {
+    rc = config_count(ci, 0, MAX_HOSTS_LIMIT, &n);
+    config.max_hosts = (size_t)n;
+    return rc;
   }
+  if (strcasecmp(ci->key, "Events") == 0)
+    return config_bool(ci, &config.events);
+  if (strcasecmp(ci->key, "EventBufferSize") == 0) {
+    rc = config_count(ci, MIN_EVENT_BUFFER, MAX_EVENT_BUFFER, &n);
+    config.event_buffer_max = (size_t)n;
+    return rc;
+  }
+  if (strcasecmp(ci->key, "TopFlows") == 0 ||
+      strcasecmp(ci->key, "FlowKey") == 0)
+    return config_pending(ci);
+  ctflow_log(LOG_ERR,
+             "unknown option \"%s\" (known: LocalNetwork, MaxHosts, Events, "
+             "EventBufferSize, TopFlows, FlowKey); not starting",
+             ci->key);
+  config_failed = true;
+  return -1;
+}
+
+static int ctflow_config(oconfig_item_t *block) {
+  set_defaults();
+  for (int i = 0; i < block->children_num; i++)
+    if (config_option(&block->children[i]) < 0)
+      return -1;
   return 0;
 }
 
 static int ctflow_init(void) {
   if (config_failed)
     return -1;
-  if (config.log == NULL) { /* no <Plugin ctflow> block: SPEC's defaults */
-    localnet_set_default(&config.local);
-    config.max_hosts = 4096;
-    config.log = ctflow_log;
-  }
+  if (config.log == NULL) /* no <Plugin ctflow> block: SPEC's defaults */
+    set_defaults();
   collector = collector_new(&config);
   return collector ? 0 : -1;
 }
@@ -237,16 +258,17 @@ static void dispatch_kernel(const struct kernel_stats *k) {
 static int ctflow_read(void) {
   if (collector_read(collector) < 0)
     return -1;
-  struct hosts *hosts = collector_hosts(collector);
-  for (size_t i = 0; i < hosts->count; i++)
-    dispatch_bucket(&hosts->buckets[i]);
+  const struct report *r = collector_report(collector);
+  for (size_t i = 0; i < r->count; i++)
+    dispatch_bucket(&r->buckets[i]);
   for (int s = 1; s < TCP_STATES; s++)
     dispatch_gauge("total", "tcp_connections", tcp_state_names[s],
-                   hosts->tcp_states[s]);
-  dispatch_kernel(collector_kernel(collector));
-  const struct self_stats *self = collector_self(collector);
-  dispatch_gauge("self", "duration", "read", self->read_seconds);
-  dispatch_gauge("self", "count", "flows", (double)self->flows);
+                   r->tcp_states[s]);
+  dispatch_kernel(&r->kernel);
+  dispatch_gauge("self", "duration", "read", r->self.read_seconds);
+  dispatch_gauge("self", "count", "flows", (double)r->self.flows);
+  if (r->self.events)
+    dispatch_derive("self", "errors", "events_lost", r->self.events_lost);
   return 0;
 }
 

@@ -68,7 +68,13 @@ int ctnetlink_request(struct ctnetlink *ct, uint8_t msg_type, uint16_t flags,
     if (n < 0)
       break;
     errno = 0;
+    if (ct->batch_lock)
+      pthread_mutex_lock(ct->batch_lock);
     int rc = mnl_cb_run(ct->buf, n, seq, ct->portid, cb, arg);
+    int err = errno;
+    if (ct->batch_lock)
+      pthread_mutex_unlock(ct->batch_lock);
+    errno = err;
     if (rc == MNL_CB_STOP)
       return 0;
     if (rc == MNL_CB_ERROR) {

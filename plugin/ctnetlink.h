@@ -4,6 +4,7 @@
 #define CTFLOW_CTNETLINK_H
 
 #include <libmnl/libmnl.h>
+#include <pthread.h>
 #include <stdint.h>
 
 /* SPEC: 32 KiB. The kernel fills each dump batch up to the reader's buffer
@@ -14,11 +15,15 @@ struct ctnetlink {
   struct mnl_socket *nl;
   unsigned portid;
   unsigned seq;
+  /* When set, held while the callbacks of each received batch run: others
+   * (the event reader) get their turn between batches, not per entry. */
+  pthread_mutex_t *batch_lock;
   char buf[CTNETLINK_BUFFER_SIZE];
 };
 
-/* Opens the socket in the caller's network namespace. Returns 0, or -1 with
- * errno (EPERM without CAP_NET_ADMIN, EPROTONOSUPPORT without nfnetlink). */
+/* Opens the socket in the caller's network namespace; batch_lock is kept.
+ * Returns 0, or -1 with errno (EPERM without CAP_NET_ADMIN, EPROTONOSUPPORT
+ * without nfnetlink). */
 int ctnetlink_open(struct ctnetlink *ct);
 void ctnetlink_close(struct ctnetlink *ct);
 

@@ -146,7 +146,9 @@ size_t flowtable_sweep(struct flowtable *t, uint32_t gen) {
   size_t kept = 0;
   for (size_t pos = 0; pos < t->count; pos++) {
     struct flow *f = flow_at(t, pos);
-    if (f->seen != gen)
+    bool live = f->seen == gen;
+    bool fresh_tombstone = f->seen == FLOW_ENDED && f->ended_gen == gen;
+    if (!live && !fresh_tombstone)
       continue;
     if (kept != pos)
       *flow_at(t, kept) = *f;
@@ -170,6 +172,11 @@ size_t flowtable_memory(const struct flowtable *t) {
   return sizeof(*t) + t->chunk_slots * sizeof(*t->chunks) +
          t->chunk_count * CHUNK_FLOWS * sizeof(struct flow) +
          (t->index_mask + 1) * sizeof(*t->index);
+}
+
+void flow_end(struct flow *f, uint32_t gen) {
+  f->seen = FLOW_ENDED;
+  f->ended_gen = gen;
 }
 
 /* Returns how much a counter grew from last to now (rule 5 on a reset). */

@@ -11,12 +11,22 @@
 
 #include "ct_entry.h"
 
+/* seen of a flow whose DESTROY event was counted: a tombstone, kept until
+ * a dump that began after the event has ended, so that a dump already in
+ * flight cannot count the entry again. Generations skip this value. */
+#define FLOW_ENDED UINT32_MAX
+
 struct flow {
   uint64_t tuple_hash; /* original tuple and zone: flow_tuple_hash() */
   uint32_t id;
   uint32_t seen; /* the read generation that last saw the entry */
-  struct ct_counters orig;
-  struct ct_counters reply;
+  union {
+    struct { /* a live flow: the counters last counted */
+      struct ct_counters orig;
+      struct ct_counters reply;
+    };
+    uint32_t ended_gen; /* a tombstone: the generation its event came in */
+  };
 };
 
 /* What an entry's counters grew since they were last seen. */
@@ -40,8 +50,9 @@ uint64_t flow_tuple_hash(const struct ct_entry *entry);
 struct flow *flowtable_upsert(struct flowtable *table, uint32_t id,
                               uint64_t tuple_hash);
 
-/* Removes the flows whose seen is not gen: entries that left the kernel's
- * table. Returns how many were removed. O(flows). */
+/* Removes the flows whose seen is not gen (entries that left the kernel's
+ * table) and the tombstones made before generation gen. Returns how many
+ * were removed. O(flows). */
 size_t flowtable_sweep(struct flowtable *table, uint32_t gen);
 
 /* Returns the number of flows tracked. */
@@ -49,6 +60,9 @@ size_t flowtable_count(const struct flowtable *table);
 
 /* Returns the bytes of memory the table holds. */
 size_t flowtable_memory(const struct flowtable *table);
+
+/* Makes flow a tombstone of generation gen. */
+void flow_end(struct flow *flow, uint32_t gen);
 
 /* Returns what entry's counters grew since flow last saw them, and stores
  * them in flow. A counter lower than before was reset (conntrack -L -z):

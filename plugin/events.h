@@ -1,0 +1,41 @@
+/* events.h: conntrack DESTROY events, on a netlink socket of their own
+ * (never the dump socket), read by a thread of their own.
+ *
+ * DESTROY events carry each entry's final counters: they are how ctflow
+ * counts the tail of entries that end between two reads, and entries that
+ * begin and end between two reads at all (SPEC, accounting rule 3). */
+#ifndef CTFLOW_EVENTS_H
+#define CTFLOW_EVENTS_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "accounting.h"
+#include "ct_entry.h"
+
+struct events_config {
+  size_t buffer_size;    /* the socket's receive buffer to start with */
+  size_t buffer_max;     /* EventBufferSize: how far overflows grow it */
+  pthread_mutex_t *lock; /* held while on_destroy runs */
+  void (*on_destroy)(const struct ct_entry *entry, void *arg);
+  void *arg;
+  log_fn log;
+};
+
+struct events;
+
+/* Subscribes to DESTROY events and starts the reader. Returns NULL after
+ * logging why (no permission, no event support in the kernel). */
+struct events *events_start(const struct events_config *config);
+
+/* Stops and joins the reader, closes the socket. */
+void events_stop(struct events *events);
+
+/* Returns how many times the socket overflowed (events were lost). */
+uint64_t events_lost(const struct events *events);
+
+/* Returns the socket's receive buffer as the kernel accounts it. */
+size_t events_buffer(const struct events *events);
+
+#endif
