@@ -1,0 +1,604 @@
+/* ctflow-bench.c: does ctflow meet SPEC's design goals on a real table?
+ *
+ *   ctflow-bench ENTRIES [ROUNDS]
+ *
+ * Run as root inside a fresh network namespace (tests/bench/run.sh makes
+ * one), it loads ENTRIES synthetic conntrack entries through ctnetlink and
+ * then times, ROUNDS times each (default 5), interleaved a b c a b c ... so
+ * that drift on a shared machine hits all three alike:
+ *
+ *   (a) a bare dump of the table that receives and discards the messages:
+ *       the kernel's and the socket's cost, the floor under any reader;
+ *   (b) ctflow's whole read cycle, collector_read();
+ *   (c) conntrack -L > /dev/null, the tool people compare against.
+ *
+ * It prints the medians (wall and CPU time), b/a (SPEC: at most 1.10) and
+ * c/b, and ctflow's memory per tracked entry (SPEC: at most 64 bytes). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <libnetfilter_conntrack/linux_nfnetlink_conntrack.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "ctnetlink.h"
+#include "hash.h"
+#include "hosts.h"
+#include "peerset.h"
+
+#define MAX_ROUNDS 51
+#define SYSCTL "/proc/sys/net/netfilter/"
+
+/* The synthetic table: the router of a busy office with LOCAL_HOSTS
+ * machines behind one public address. Remote addresses are skewed: a few
+ * are popular (CDNs, resolvers), most are seen a few times. */
+#define LOCAL_HOSTS 300
+#define REMOTES 50000
+#define PUBLIC_ADDR 0xc6336401u /* 198.51.100.1 */
+#define ENTRY_TIMEOUT 86400     /* seconds: outlives any run */
+
+/* Requests go to the kernel in batches this big: below the default
+ * net.core.wmem_default (212992), so no socket option is needed. */
+#define BATCH_BYTES (128 * 1024)
+#define MESSAGE_MAX 512 /* an entry's message is about 150 bytes */
+
+extern char **environ;
+
+static double seconds(clockid_t clock) {
+  struct timespec ts;
+  clock_gettime(clock, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double now(void) { return seconds(CLOCK_MONOTONIC); }
+
+/* Each measurement in wall time and in CPU time. CPU time includes the
+ * kernel's: a dump is filled in the reader's recvmsg. It is the steadier of
+ * the two on a shared machine, as it leaves out time others took. */
+struct timing {
+  double wall[MAX_ROUNDS];
+  double cpu[MAX_ROUNDS];
+};
+
+struct stamp {
+  double wall, cpu;
+};
+
+static struct stamp stamp(void) {
+  return (struct stamp){now(), seconds(CLOCK_PROCESS_CPUTIME_ID)};
+}
+
+/* Records round r as the time since start, plus child_cpu spent by a child
+ * process. */
+static void record(struct timing *t, int r, struct stamp start,
+                   double child_cpu) {
+  struct stamp end = stamp();
+  t->wall[r] = end.wall - start.wall;
+  t->cpu[r] = end.cpu - start.cpu + child_cpu;
+}
+
+__attribute__((format(printf, 2, 3))) static void
+log_stderr(int priority, const char *format, ...) {
+  va_list ap;
+  (void)priority;
+  fputs("ctflow: ", stderr);
+  va_start(ap, format);
+  vfprintf(stderr, format, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+/* Returns the number in file path (a sysctl), or -1 after saying why. */
+static long read_number(const char *path) {
+  FILE *f = fopen(path, "r");
+  long v = -1;
+  if (f == NULL || fscanf(f, "%ld", &v) != 1)
+    fprintf(stderr, "ctflow-bench: cannot read %s: %s\n", path,
+            strerror(errno));
+  if (f)
+    fclose(f);
+  return v;
+}
+
+/* Returns 0 after writing text to path (a sysctl or a /proc file). */
+static int write_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0) {
+    fprintf(stderr, "ctflow-bench: cannot write %s to %s: %s\n", text, path,
+            strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+/* Returns a field of /proc/self/status ("VmRSS") in bytes, or -1. */
+static long status_bytes(const char *field) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long kb = -1;
+  size_t len = strlen(field);
+  while (f && fgets(line, sizeof(line), f))
+    if (strncmp(line, field, len) == 0 && line[len] == ':')
+      kb = strtol(line + len + 1, NULL, 10);
+  if (f)
+    fclose(f);
+  return kb < 0 ? -1 : kb * 1024;
+}
+
+/* Returns whether this network namespace has no interface but lo, as one
+ * fresh from ip netns add: PID 1's namespace cannot be compared with on
+ * every system, and the host's has its NICs. */
+static bool only_loopback(void) {
+  FILE *f = fopen("/proc/net/dev", "r");
+  char line[512], name[64];
+  int others = 0;
+  for (int n = 0; f && fgets(line, sizeof(line), f); n++)
+    if (n >= 2 && sscanf(line, " %63[^:]", name) == 1 &&
+        strcmp(name, "lo") != 0)
+      others++;
+  if (f)
+    fclose(f);
+  return f != NULL && others == 0;
+}
+
+/* Returns 0 when this namespace may take the entries: a fresh namespace
+ * (a million entries would disturb the host's table or someone's test),
+ * an empty table (so that it ends up holding exactly target), a limit high
+ * enough, and byte counters on, as on a router that ctflow watches. */
+static int prepare_namespace(size_t target) {
+  if (!only_loopback()) {
+    fprintf(stderr, "ctflow-bench: run me in a fresh network namespace, "
+                    "with no interface but lo (tests/bench/run.sh makes "
+                    "one)\n");
+    return -1;
+  }
+  long count = read_number(SYSCTL "nf_conntrack_count");
+  long max = read_number(SYSCTL "nf_conntrack_max");
+  if (count < 0 || max < 0)
+    return -1;
+  if (count != 0) {
+    fprintf(stderr,
+            "ctflow-bench: the table already holds %ld entries; run "
+            "me in a fresh namespace\n",
+            count);
+    return -1;
+  }
+  /* Above 95% of the limit the kernel's gc starts dropping entries: keep
+   * below. In any other namespace the limit is the initial namespace's
+   * nf_conntrack_max, read-only there. */
+  if (max != 0 && (size_t)max < target + target / 16 + 1024) {
+    fprintf(stderr,
+            "ctflow-bench: net.netfilter.nf_conntrack_max is %ld, "
+            "too low for %zu entries; raise it in the initial "
+            "namespace (tests/bench/run.sh does)\n",
+            max, target);
+    return -1;
+  }
+  return write_text(SYSCTL "nf_conntrack_acct", "1");
+}
+
+/* Returns a socket to ctnetlink, or NULL after saying why. */
+static struct mnl_socket *open_socket(void) {
+  struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+  if (nl == NULL || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+    fprintf(stderr, "ctflow-bench: cannot open a ctnetlink socket: %s\n",
+            strerror(errno));
+    return NULL;
+  }
+  return nl;
+}
+
+/* Returns a random number below n (n < 2^32): SplitMix64 on *state. */
+static uint32_t below(uint64_t *state, uint32_t n) {
+  uint64_t r = hash_mix64(*state += 0x9e3779b97f4a7c15ull);
+  return (uint32_t)(((r >> 32) * n) >> 32);
+}
+
+/* Returns local host h's address, 192.168.0.10 onwards, in host order. */
+static uint32_t local_addr(unsigned h) {
+  return 0xc0a80000u | (h / 200) << 8 | (10 + h % 200);
+}
+
+/* Returns a remote address for a skewed draw: index 0 is the most popular.
+ * 32.0.0.0 - 95.255.255.255 is clear of every LocalNetwork default. */
+static uint32_t remote_addr(uint64_t *state) {
+  uint64_t u = below(state, 1u << 16);
+  uint32_t r = (uint32_t)((u * u * REMOTES) >> 32);
+  return 0x20000000u | (uint32_t)(hash_mix64(r + 1) & 0x3fffffff);
+}
+
+/* Returns an ephemeral port of Linux's default range, 32768 - 60999. */
+static uint16_t ephemeral_port(uint64_t *state) {
+  return 32768 + below(state, 28232);
+}
+
+static struct ct_tuple tuple(uint8_t l4proto, uint32_t src, uint16_t src_port,
+                             uint32_t dst, uint16_t dst_port) {
+  struct ct_tuple t = {.src_port = src_port,
+                       .dst_port = dst_port,
+                       .l3proto = AF_INET,
+                       .l4proto = l4proto};
+  t.src.v4.s_addr = htonl(src);
+  t.dst.v4.s_addr = htonl(dst);
+  return t;
+}
+
+struct service {
+  uint8_t l4proto;
+  uint16_t port;
+  unsigned percent;
+};
+
+/* What an office talks: HTTPS over TCP and QUIC, DNS, a little of the rest. */
+static const struct service services[] = {
+    {IPPROTO_TCP, 443, 50}, {IPPROTO_UDP, 443, 14}, {IPPROTO_TCP, 80, 10},
+    {IPPROTO_UDP, 53, 12},  {IPPROTO_UDP, 3478, 5}, {IPPROTO_TCP, 993, 3},
+    {IPPROTO_TCP, 5228, 3}, {IPPROTO_TCP, 22, 2},   {IPPROTO_UDP, 123, 1},
+};
+
+static const struct service *pick_service(uint64_t *state) {
+  unsigned p = below(state, 100);
+  size_t i = 0;
+  while (p >= services[i].percent)
+    p -= services[i++].percent;
+  return &services[i];
+}
+
+/* Draws one entry: 88% outbound and masqueraded (SPEC host rule 1), 10%
+ * inbound through a port forward to local host 0 (rule 2), 2% between two
+ * local hosts (rule 3). Masquerade keeps the source port, as Linux does
+ * while the reply tuple stays unique; a clash is drawn again. */
+static void draw_entry(uint64_t *state, struct ct_tuple *orig,
+                       struct ct_tuple *reply, uint8_t *tcp_state) {
+  unsigned kind = below(state, 100);
+  const struct service *s = pick_service(state);
+  uint32_t host = local_addr(below(state, LOCAL_HOSTS));
+  uint32_t remote = remote_addr(state);
+  uint16_t port = ephemeral_port(state);
+  uint8_t p = s->l4proto;
+  if (kind < 88) {
+    *orig = tuple(p, host, port, remote, s->port);
+    *reply = tuple(p, remote, s->port, PUBLIC_ADDR, port);
+  } else if (kind < 98) {
+    *orig = tuple(p, remote, port, PUBLIC_ADDR, s->port);
+    *reply = tuple(p, local_addr(0), s->port, remote, port);
+  } else {
+    uint32_t peer = local_addr(below(state, LOCAL_HOSTS));
+    *orig = tuple(p, host, port, peer, s->port);
+    *reply = tuple(p, peer, s->port, host, port);
+  }
+  *tcp_state = below(state, 10) == 0 ? TCP_CONNTRACK_TIME_WAIT
+                                     : TCP_CONNTRACK_ESTABLISHED;
+}
+
+static void put_tuple(struct nlmsghdr *nlh, uint16_t type,
+                      const struct ct_tuple *t) {
+  struct nlattr *outer = mnl_attr_nest_start(nlh, type);
+  struct nlattr *ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+  mnl_attr_put_u32(nlh, CTA_IP_V4_SRC, t->src.v4.s_addr);
+  mnl_attr_put_u32(nlh, CTA_IP_V4_DST, t->dst.v4.s_addr);
+  mnl_attr_nest_end(nlh, ip);
+  struct nlattr *proto = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+  mnl_attr_put_u8(nlh, CTA_PROTO_NUM, t->l4proto);
+  mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(t->src_port));
+  mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(t->dst_port));
+  mnl_attr_nest_end(nlh, proto);
+  mnl_attr_nest_end(nlh, outer);
+}
+
+/* Writes the IPCTNL_MSG_CT_NEW of one drawn entry at buf; returns its
+ * length. The kernel ignores counters on create (CTA_COUNTERS_* are only
+ * ever zeroed), so the entries carry counters, all zero, because
+ * nf_conntrack_acct is 1 in this namespace. */
+static size_t put_entry(char *buf, unsigned seq, uint64_t *state) {
+  struct ct_tuple orig, reply;
+  uint8_t tcp_state;
+  draw_entry(state, &orig, &reply, &tcp_state);
+  struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_NEW;
+  /* No NLM_F_ACK: the kernel answers failures only. EXCL makes a clash
+   * with an existing tuple an error instead of an update. */
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
+  nlh->nlmsg_seq = seq;
+  struct nfgenmsg *nfh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfh));
+  nfh->nfgen_family = AF_INET;
+  nfh->version = NFNETLINK_V0;
+  put_tuple(nlh, CTA_TUPLE_ORIG, &orig);
+  put_tuple(nlh, CTA_TUPLE_REPLY, &reply);
+  /* The kernel marks a created entry CONFIRMED before applying CTA_STATUS
+   * and refuses (EBUSY) a status that would clear it. ASSURED keeps its gc
+   * from early-dropping entries when the table nears its limit. */
+  mnl_attr_put_u32(nlh, CTA_STATUS,
+                   htonl(IPS_CONFIRMED | IPS_ASSURED | IPS_SEEN_REPLY));
+  mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(ENTRY_TIMEOUT));
+  if (orig.l4proto == IPPROTO_TCP) {
+    struct nlattr *info = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
+    struct nlattr *tcp = mnl_attr_nest_start(nlh, CTA_PROTOINFO_TCP);
+    mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_STATE, tcp_state);
+    mnl_attr_nest_end(nlh, tcp);
+    mnl_attr_nest_end(nlh, info);
+  }
+  return nlh->nlmsg_len;
+}
+
+/* Returns the number of clashes (EEXIST) among the kernel's answers to what
+ * was sent so far, or -1 after printing any other failure. The kernel has
+ * answered by the time send returns: ctnetlink runs in the sender's
+ * context. Answers lost to a full receive buffer (ENOBUFS) are clashes
+ * too, as far as anyone can tell; the table's count settles it. */
+static long drain_answers(struct mnl_socket *nl) {
+  char buf[16384];
+  long clashes = 0;
+  for (;;) {
+    ssize_t n = recv(mnl_socket_get_fd(nl), buf, sizeof(buf), MSG_DONTWAIT);
+    if (n < 0 && errno == EAGAIN)
+      return clashes;
+    if (n < 0 && errno == ENOBUFS) {
+      clashes++;
+      continue;
+    }
+    if (n < 0) {
+      fprintf(stderr, "ctflow-bench: recv: %s\n", strerror(errno));
+      return -1;
+    }
+    int left = (int)n;
+    for (const struct nlmsghdr *nlh = (void *)buf; mnl_nlmsg_ok(nlh, left);
+         nlh = mnl_nlmsg_next(nlh, &left)) {
+      const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+      if (nlh->nlmsg_type != NLMSG_ERROR || err->error == 0)
+        continue;
+      if (err->error != -EEXIST) {
+        fprintf(stderr, "ctflow-bench: creating an entry failed: %s\n",
+                strerror(-err->error));
+        return -1;
+      }
+      clashes++;
+    }
+  }
+}
+
+/* Returns the clashes after sending len bytes of requests, or -1. */
+static long send_batch(struct mnl_socket *nl, const char *buf, size_t len) {
+  if (mnl_socket_sendto(nl, buf, len) < 0) {
+    fprintf(stderr, "ctflow-bench: sending entries: %s\n", strerror(errno));
+    return -1;
+  }
+  return drain_answers(nl);
+}
+
+/* Fills the table until it holds target entries: drawn tuples that clash
+ * with one already there are drawn again. Returns the clashes, or -1. */
+static long load_table(size_t target) {
+  struct mnl_socket *nl = open_socket();
+  char *buf = malloc(BATCH_BYTES);
+  uint64_t state = 1;
+  unsigned seq = 0;
+  long clashes = 0, count = 0;
+  /* Errors echo only the failed message's header, not all of it. */
+  int one = 1;
+  if (nl == NULL || buf == NULL ||
+      mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one)) < 0)
+    goto fail;
+  for (int pass = 0; (size_t)count < target; pass++) {
+    size_t used = 0;
+    long got;
+    if (pass == 20) {
+      fprintf(stderr,
+              "ctflow-bench: the table is stuck at %ld of %zu "
+              "entries\n",
+              count, target);
+      goto fail;
+    }
+    for (size_t i = (size_t)count; i < target; i++) {
+      if (used + MESSAGE_MAX > BATCH_BYTES) {
+        if ((got = send_batch(nl, buf, used)) < 0)
+          goto fail;
+        clashes += got;
+        used = 0;
+      }
+      used += put_entry(buf + used, ++seq, &state);
+    }
+    if ((got = send_batch(nl, buf, used)) < 0 ||
+        (count = read_number(SYSCTL "nf_conntrack_count")) < 0)
+      goto fail;
+    clashes += got;
+  }
+  free(buf);
+  mnl_socket_close(nl);
+  return clashes;
+fail:
+  free(buf);
+  if (nl)
+    mnl_socket_close(nl);
+  return -1;
+}
+
+static int count_message(const struct nlmsghdr *nlh, void *arg) {
+  (void)nlh;
+  ++*(long *)arg;
+  return MNL_CB_OK;
+}
+
+/* Returns the messages of one dump of the table, requested as ctflow does
+ * (both families, 32 KiB buffer) and thrown away, or -1. */
+static long bare_dump(struct mnl_socket *nl, unsigned seq) {
+  static char buf[CTNETLINK_BUFFER_SIZE];
+  struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_GET;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  nlh->nlmsg_seq = seq;
+  struct nfgenmsg *nfh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfh));
+  nfh->nfgen_family = AF_UNSPEC;
+  nfh->version = NFNETLINK_V0;
+  if (mnl_socket_sendto(nl, buf, nlh->nlmsg_len) < 0)
+    return -1;
+  long count = 0;
+  int rc;
+  do {
+    ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+    if (n < 0)
+      return -1;
+    rc = mnl_cb_run(buf, n, seq, mnl_socket_get_portid(nl), count_message,
+                    &count);
+  } while (rc == MNL_CB_OK);
+  return rc == MNL_CB_STOP ? count : -1;
+}
+
+/* Returns the CPU seconds conntrack -L took to list the table into
+ * /dev/null, or -1. Its "N flow entries have been shown" goes there too,
+ * not into the report. */
+static double conntrack_list(void) {
+  char *argv[] = {"conntrack", "-L", NULL};
+  posix_spawn_file_actions_t actions;
+  pid_t pid;
+  int status;
+  struct rusage usage;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  int rc = posix_spawnp(&pid, "conntrack", &actions, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    fprintf(stderr, "ctflow-bench: cannot run conntrack: %s\n", strerror(rc));
+    return -1;
+  }
+  if (wait4(pid, &status, 0, &usage) < 0 || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0) {
+    fprintf(stderr, "ctflow-bench: conntrack -L failed\n");
+    return -1;
+  }
+  return (double)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         (double)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+static int by_value(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Sorts the n times and returns their median. */
+static double median(double *t, int n) {
+  qsort(t, n, sizeof(*t), by_value);
+  return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+}
+
+static void print_times(const char *label, struct timing *t, int n) {
+  double cpu = median(t->cpu, n), wall = median(t->wall, n);
+  printf("%-24s %8.3f s   (cpu %.3f s; %d rounds, %.3f - %.3f)\n", label, wall,
+         cpu, n, t->wall[0], t->wall[n - 1]);
+}
+
+int main(int argc, char **argv) {
+  long entries = argc >= 2 ? strtol(argv[1], NULL, 10) : 0;
+  int rounds = argc == 3 ? atoi(argv[2]) : 5;
+  if (argc < 2 || argc > 3 || entries <= 0 || rounds < 1 ||
+      rounds > MAX_ROUNDS) {
+    fprintf(stderr, "usage: ctflow-bench ENTRIES [ROUNDS (1-%d, default 5)]\n",
+            MAX_ROUNDS);
+    return 2;
+  }
+  if (prepare_namespace(entries) < 0)
+    return 1;
+
+  double start = now();
+  long clashes = load_table(entries);
+  if (clashes < 0)
+    return 1;
+  double load_seconds = now() - start;
+
+  struct mnl_socket *nl = open_socket();
+  if (nl == NULL)
+    return 1;
+
+  /* RSS growth is the second opinion on memory: reset the peak ("5" to
+   * clear_refs) so that the loader's buffers do not count. */
+  if (write_text("/proc/self/clear_refs", "5") < 0)
+    return 1;
+  long rss_before = status_bytes("VmRSS");
+  struct collector_config config = {.max_hosts = 4096, .log = log_stderr};
+  localnet_set_default(&config.local);
+  struct collector *c = collector_new(&config);
+  if (c == NULL)
+    return 1;
+  /* The first read is the baseline: every entry is new to ctflow. */
+  start = now();
+  if (collector_read(c) < 0)
+    return 1;
+  double first_read = now() - start;
+
+  struct timing bare, read, list;
+  long dumped = 0;
+  for (int r = 0; r < rounds; r++) {
+    struct stamp t = stamp();
+    if ((dumped = bare_dump(nl, r + 1)) < 0) {
+      fprintf(stderr, "ctflow-bench: dump: %s\n", strerror(errno));
+      return 1;
+    }
+    record(&bare, r, t, 0);
+    t = stamp();
+    if (collector_read(c) < 0)
+      return 1;
+    record(&read, r, t, 0);
+    t = stamp();
+    double child_cpu = conntrack_list();
+    if (child_cpu < 0)
+      return 1;
+    record(&list, r, t, child_cpu);
+  }
+  long rss_peak = status_bytes("VmHWM"), rss_after = status_bytes("VmRSS");
+  if (rss_before < 0 || rss_peak < 0 || rss_after < 0) {
+    fprintf(stderr, "ctflow-bench: no VmRSS or VmHWM in /proc/self/status\n");
+    return 1;
+  }
+
+  const struct self_stats *self = collector_self(c);
+  struct hosts *hosts = collector_hosts(c);
+  if (self->flows != (size_t)dumped || dumped != entries)
+    fprintf(stderr,
+            "ctflow-bench: %ld entries asked for, %ld dumped, %zu "
+            "tracked by ctflow\n",
+            entries, dumped, self->flows);
+  double per = self->flows > 0 ? (double)self->flows : 1;
+  size_t host_bytes = hosts_memory(hosts) - peerset_memory(&hosts->peers);
+
+  /* hosts->count includes the buckets "total" and "other". */
+  printf("%-24s %8ld     (%zu local hosts; %ld clashing tuples drawn "
+         "again)\n",
+         "entries", dumped, hosts->count - 2, clashes);
+  printf("%-24s %8.3f s\n", "load", load_seconds);
+  printf("%-24s %8.3f s   (baseline: every entry new to ctflow)\n",
+         "ctflow first read", first_read);
+  print_times("bare dump (a) median", &bare, rounds);
+  print_times("ctflow read (b) median", &read, rounds);
+  print_times("conntrack -L (c) median", &list, rounds);
+  double a = median(bare.wall, rounds), b = median(read.wall, rounds);
+  double a_cpu = median(bare.cpu, rounds), b_cpu = median(read.cpu, rounds);
+  printf("%-24s %8.2f     (cpu %.2f; SPEC: at most 1.10)\n", "b/a", b / a,
+         b_cpu / a_cpu);
+  printf("%-24s %8.2f     (cpu %.2f)\n", "c/b", median(list.wall, rounds) / b,
+         median(list.cpu, rounds) / b_cpu);
+  printf("%-24s %8.1f B   (SPEC: at most 64; flow table %.1f, peers %.1f, "
+         "hosts %.1f)\n",
+         "memory per entry", (double)self->memory / per,
+         (double)(self->memory - hosts_memory(hosts)) / per,
+         (double)peerset_memory(&hosts->peers) / per, (double)host_bytes / per);
+  printf("%-24s %8.1f B   (peak %.1f)\n", "RSS growth per entry",
+         (double)(rss_after - rss_before) / per,
+         (double)(rss_peak - rss_before) / per);
+  collector_free(c);
+  mnl_socket_close(nl);
+  return 0;
+}
