@@ -163,6 +163,7 @@ static int copy_report(struct collector *c) {
   memcpy(c->report.tcp_states, h->tcp_states, sizeof(h->tcp_states));
   c->report.self.flows = flowtable_count(c->accounting.flows);
   c->report.self.memory = accounting_memory(&c->accounting);
+  c->report.self.flow_memory = flowtable_memory(c->accounting.flows);
   return 0;
 }
 

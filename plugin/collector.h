@@ -26,7 +26,8 @@ struct collector_config {
 struct self_stats {
   double read_seconds;   /* how long the last read took */
   size_t flows;          /* entries tracked (tombstones included) */
-  size_t memory;         /* bytes held for flows and hosts */
+  size_t memory;         /* bytes held for flows, hosts and peers */
+  size_t flow_memory;    /* of which for flows */
   uint64_t bad_messages; /* malformed messages skipped since start */
   bool events;           /* DESTROY events are being counted */
   uint64_t events_lost;  /* times the event socket overflowed */

@@ -36,8 +36,6 @@
 #include "collector.h"
 #include "ctnetlink.h"
 #include "hash.h"
-#include "hosts.h"
-#include "peerset.h"
 
 #define MAX_ROUNDS 51
 #define SYSCTL "/proc/sys/net/netfilter/"
@@ -564,20 +562,19 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  const struct self_stats *self = collector_self(c);
-  struct hosts *hosts = collector_hosts(c);
+  const struct report *report = collector_report(c);
+  const struct self_stats *self = &report->self;
   if (self->flows != (size_t)dumped || dumped != entries)
     fprintf(stderr,
             "ctflow-bench: %ld entries asked for, %ld dumped, %zu "
             "tracked by ctflow\n",
             entries, dumped, self->flows);
   double per = self->flows > 0 ? (double)self->flows : 1;
-  size_t host_bytes = hosts_memory(hosts) - peerset_memory(&hosts->peers);
 
-  /* hosts->count includes the buckets "total" and "other". */
+  /* report->count includes the buckets "total" and "other". */
   printf("%-24s %8ld     (%zu local hosts; %ld clashing tuples drawn "
          "again)\n",
-         "entries", dumped, hosts->count - 2, clashes);
+         "entries", dumped, report->count - 2, clashes);
   printf("%-24s %8.3f s\n", "load", load_seconds);
   printf("%-24s %8.3f s   (baseline: every entry new to ctflow)\n",
          "ctflow first read", first_read);
@@ -590,11 +587,11 @@ int main(int argc, char **argv) {
          b_cpu / a_cpu);
   printf("%-24s %8.2f     (cpu %.2f)\n", "c/b", median(list.wall, rounds) / b,
          median(list.cpu, rounds) / b_cpu);
-  printf("%-24s %8.1f B   (SPEC: at most 64; flow table %.1f, peers %.1f, "
-         "hosts %.1f)\n",
+  printf("%-24s %8.1f B   (SPEC: at most 64; flow table %.1f, hosts and "
+         "peers %.1f)\n",
          "memory per entry", (double)self->memory / per,
-         (double)(self->memory - hosts_memory(hosts)) / per,
-         (double)peerset_memory(&hosts->peers) / per, (double)host_bytes / per);
+         (double)self->flow_memory / per,
+         (double)(self->memory - self->flow_memory) / per);
   printf("%-24s %8.1f B   (peak %.1f)\n", "RSS growth per entry",
          (double)(rss_after - rss_before) / per,
          (double)(rss_peak - rss_before) / per);
