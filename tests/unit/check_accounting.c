@@ -1,6 +1,7 @@
 /* check_accounting.c: SPEC's accounting rules ("every byte once") and host
  * rules, driven read by read through accounting_begin_read(),
- * accounting_add() and accounting_end_read() with synthetic entries. */
+ * accounting_add() and accounting_end_read(), and DESTROY events through
+ * accounting_end(), with synthetic entries. */
 #include <check.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -566,6 +567,110 @@ START_TEST(tcp_entries_are_counted_by_state_once_each) {
 }
 END_TEST
 
+/* Rule 3: DESTROY events */
+
+/* The kernel's DESTROY event for entry e, with the counters e has now. */
+static void ended(const struct ct_entry *e) { accounting_end(&acct, e); }
+
+START_TEST(an_entry_that_ends_between_reads_adds_its_final_counters) {
+  entry_counters(&web, 10, 5000, 8, 40000);
+  read_whole(&web);
+  entry_counters(&web, 14, 5600, 12, 52000);
+  read_whole(&web);
+  entry_counters(&web, 20, 6000, 30, 90000);
+  ended(&web);
+  assert_sent(host(LAPTOP), 20 - 10, 6000 - 5000);
+  assert_received(host(LAPTOP), 30 - 8, 90000 - 40000);
+  assert_sent(total(), 20 - 10, 6000 - 5000);
+}
+END_TEST
+
+START_TEST(an_entry_that_begins_and_ends_between_reads_is_counted_whole) {
+  read_whole(&dns);
+  entry_counters(&web, 7, 900, 6, 7000);
+  ended(&web);
+  assert_sent(host(LAPTOP), 7, 900);
+  assert_received(host(LAPTOP), 6, 7000);
+  ck_assert_uint_eq(host(LAPTOP)->new_connections, 1);
+  ck_assert_uint_eq(total()->new_connections, 1);
+}
+END_TEST
+
+START_TEST(an_entry_that_ends_before_the_first_read_is_not_counted) {
+  entry_counters(&web, 7, 900, 6, 7000);
+  ended(&web);
+  read_whole(&dns);
+  assert_sent(total(), 0, 0);
+  assert_received(total(), 0, 0);
+  ck_assert_uint_eq(total()->new_connections, 0);
+}
+END_TEST
+
+START_TEST(a_dump_in_flight_that_still_returns_an_ended_entry_adds_nothing) {
+  entry_counters(&web, 10, 5000, 8, 40000);
+  read_whole(&web);
+  entry_counters(&web, 12, 5200, 9, 41000);
+  accounting_begin_read(&acct);
+  ended(&web);
+  accounting_add(&acct, &web); /* the dump had it before the event */
+  accounting_end_read(&acct);
+  assert_sent(host(LAPTOP), 12 - 10, 5200 - 5000);
+  assert_received(host(LAPTOP), 9 - 8, 41000 - 40000);
+  ck_assert_uint_eq(host(LAPTOP)->connections[PROTO_TCP], 0);
+}
+END_TEST
+
+START_TEST(an_entry_that_began_and_ended_during_a_dump_is_counted_once) {
+  read_whole();
+  entry_counters(&web, 3, 300, 3, 3000);
+  accounting_begin_read(&acct);
+  ended(&web);
+  accounting_add(&acct, &web);
+  accounting_end_read(&acct);
+  assert_sent(host(LAPTOP), 3, 300);
+  ck_assert_uint_eq(host(LAPTOP)->new_connections, 1);
+}
+END_TEST
+
+START_TEST(a_destroy_event_that_comes_twice_counts_once) {
+  read_whole();
+  entry_counters(&web, 3, 300, 3, 3000);
+  ended(&web);
+  ended(&web);
+  assert_sent(host(LAPTOP), 3, 300);
+  ck_assert_uint_eq(host(LAPTOP)->new_connections, 1);
+}
+END_TEST
+
+START_TEST(an_ended_entry_whose_counters_were_reset_counts_the_new_value) {
+  entry_counters(&web, 10, 5000, 8, 40000);
+  read_whole(&web);
+  entry_counters(&web, 2, 120, 1, 60); /* zeroed, then 2 + 1 packets */
+  ended(&web);
+  assert_sent(host(LAPTOP), 2, 120);
+  assert_received(host(LAPTOP), 1, 60);
+}
+END_TEST
+
+START_TEST(an_ended_entry_is_kept_until_a_dump_begun_after_its_event_ends) {
+  read_whole(&web);
+  ended(&web);
+  read_whole(); /* began after the event: the kernel no longer has it */
+  ck_assert_uint_eq(flowtable_count(acct.flows), 0);
+}
+END_TEST
+
+START_TEST(an_entry_that_ends_during_a_dump_outlives_that_dump) {
+  read_whole(&web);
+  accounting_begin_read(&acct);
+  ended(&web);
+  accounting_end_read(&acct);
+  ck_assert_uint_eq(flowtable_count(acct.flows), 1);
+  read_whole();
+  ck_assert_uint_eq(flowtable_count(acct.flows), 0);
+}
+END_TEST
+
 static Suite *accounting_suite(void) {
   Suite *s = suite_create("accounting");
 
@@ -635,6 +740,26 @@ static Suite *accounting_suite(void) {
   tcase_add_test(rules, total_counts_every_entry_from_its_host_s_side);
   tcase_add_test(rules, total_is_the_sum_of_the_hosts_and_other);
   suite_add_tcase(s, rules);
+
+  TCase *events = tcase_create("rule 3, DESTROY events");
+  tcase_add_checked_fixture(events, setup, teardown);
+  tcase_add_test(events,
+                 an_entry_that_ends_between_reads_adds_its_final_counters);
+  tcase_add_test(events,
+                 an_entry_that_begins_and_ends_between_reads_is_counted_whole);
+  tcase_add_test(events,
+                 an_entry_that_ends_before_the_first_read_is_not_counted);
+  tcase_add_test(
+      events, a_dump_in_flight_that_still_returns_an_ended_entry_adds_nothing);
+  tcase_add_test(events,
+                 an_entry_that_began_and_ended_during_a_dump_is_counted_once);
+  tcase_add_test(events, a_destroy_event_that_comes_twice_counts_once);
+  tcase_add_test(events,
+                 an_ended_entry_whose_counters_were_reset_counts_the_new_value);
+  tcase_add_test(
+      events, an_ended_entry_is_kept_until_a_dump_begun_after_its_event_ends);
+  tcase_add_test(events, an_entry_that_ends_during_a_dump_outlives_that_dump);
+  suite_add_tcase(s, events);
 
   TCase *max = tcase_create("MaxHosts");
   tcase_add_checked_fixture(max, setup, teardown);
