@@ -1,12 +1,21 @@
 #!/bin/bash
-# run.sh: ctflow's benchmark (ctflow-bench.c) at each table size, each in a
-# fresh network namespace so that its table holds exactly N entries.
+# run.sh: ctflow's benchmark (ctflow-bench.c), each measurement in a fresh
+# network namespace: the dump benchmark at each table size, so that its
+# table holds exactly N entries, then the event benchmark (entries ending
+# at rising rates).
 #
-#   tests/bench/run.sh [N ...]          (default: 100000 1000000)
+#   tests/bench/run.sh                     both, with their defaults
+#   tests/bench/run.sh --dump [N ...]      the dump benchmark only
+#                                          (default: 100000 1000000)
+#   tests/bench/run.sh --events [RATE ...] the event benchmark only (default:
+#                                          10000 25000 50000 100000 200000 max)
+#   tests/bench/run.sh N ...               as --dump N ...
 #
+# --dump and --events can be given together, each with its own list.
 # The binary is $CTFLOW_BENCH, else the one `make bench` builds in
 # $CTFLOW_BUILD (default: the current directory, a configured build tree).
-# ROUNDS (default 5) sets how often each measurement is taken.
+# ROUNDS (default 5) sets how often each dump measurement is taken.
+# Namespaces are named $CTFLOW_NETNS_PREFIX-PID-... (default ctfb).
 #
 # Outside the initial network namespace nf_conntrack_max is read-only:
 # every namespace's table is limited by the initial namespace's
@@ -23,11 +32,32 @@ die() {
 [ "$(id -u)" -eq 0 ] ||
   die "must run as root: it creates network namespaces and raises net.netfilter.nf_conntrack_max"
 
-sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(100000 1000000)
-for n in "${sizes[@]}"; do
-  [[ $n =~ ^[1-9][0-9]*$ ]] || die "not an entry count: $n"
+sizes=()
+rates=()
+dump=
+events=
+list=sizes
+for arg in "$@"; do
+  case $arg in
+  --dump) dump=1 list=sizes ;;
+  --events) events=1 list=rates ;;
+  *)
+    if [ $list = sizes ]; then
+      [[ $arg =~ ^[1-9][0-9]*$ ]] || die "not an entry count: $arg"
+      dump=1
+      sizes+=("$arg")
+    else
+      [[ $arg =~ ^([1-9][0-9]*|max)$ ]] || die "not a rate: $arg"
+      rates+=("$arg")
+    fi
+    ;;
+  esac
 done
+if [ -z "$dump" ] && [ -z "$events" ]; then
+  dump=1 events=1
+fi
+if [ -n "$dump" ] && [ ${#sizes[@]} -eq 0 ]; then sizes=(100000 1000000); fi
+prefix=${CTFLOW_NETNS_PREFIX:-ctfb}
 
 if [ -n "${CTFLOW_BENCH:-}" ]; then
   bench=$CTFLOW_BENCH
@@ -39,8 +69,10 @@ else
   bench=$build/tests/bench/ctflow-bench
 fi
 [ -x "$bench" ] || die "$bench is not an executable"
-command -v conntrack >/dev/null ||
-  die "conntrack (conntrack-tools) is needed: the benchmark compares against conntrack -L"
+if [ -n "$dump" ]; then
+  command -v conntrack >/dev/null ||
+    die "conntrack (conntrack-tools) is needed: the benchmark compares against conntrack -L"
+fi
 
 max_sysctl=/proc/sys/net/netfilter/nf_conntrack_max
 buckets_sysctl=/proc/sys/net/netfilter/nf_conntrack_buckets
@@ -90,6 +122,11 @@ raise() {
   fi
 }
 
+# Prints the seconds since $1, an $EPOCHREALTIME.
+since() {
+  awk -v s="$1" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.1f", e - s }'
+}
+
 for n in "${sizes[@]}"; do
   start=$EPOCHREALTIME
   # The kernel's gc drops unassured entries above 95% of the limit; stay
@@ -100,11 +137,20 @@ for n in "${sizes[@]}"; do
   raised=$(raise "$buckets_sysctl" "$need")
   if [ -n "$raised" ]; then set_buckets=$raised; fi
 
-  ip netns add "ctfb-$$-$n"
-  ns=ctfb-$$-$n
+  ip netns add "$prefix-$$-$n"
+  ns=$prefix-$$-$n
   echo "== $n entries (namespace $ns)"
   ip netns exec "$ns" "$bench" "$n" ${ROUNDS:+"$ROUNDS"}
   drop_namespace
-  echo "end to end $(awk -v s="$start" -v e="$EPOCHREALTIME" \
-    'BEGIN { printf "%.1f", e - s }') s"
+  echo "end to end $(since "$start") s"
 done
+
+if [ -n "$events" ]; then
+  start=$EPOCHREALTIME
+  ip netns add "$prefix-$$-events"
+  ns=$prefix-$$-events
+  echo "== ending entries (namespace $ns)"
+  ip netns exec "$ns" "$bench" --events "${rates[@]}"
+  drop_namespace
+  echo "end to end $(since "$start") s"
+fi
