@@ -188,6 +188,11 @@ int collector_read(struct collector *c) {
   }
   struct kernel_stats kernel = read_kernel_stats(c);
   pthread_mutex_lock(&c->lock);
+  /* Count the events of entries that ended during the dump before the
+   * sweep forgets them: counted after it, such an entry would look new
+   * and be counted whole a second time. */
+  if (c->events)
+    events_drain(c->events);
   accounting_end_read(&c->accounting);
   int rc = copy_report(c);
   pthread_mutex_unlock(&c->lock);

@@ -90,25 +90,35 @@ static int on_event(const struct nlmsghdr *nlh, void *arg) {
   return MNL_CB_OK;
 }
 
-/* Reads every queued event. Returns -1 on a socket error to give up on. */
-static int drain(struct events *ev) {
+/* Reads and counts up to max queued events; runs under the lock, so that
+ * no event is ever read but not yet counted while someone else holds it.
+ * Returns 1 when the queue is empty, 0 when max were read, -1 on a socket
+ * error to give up on. */
+static int drain_some(struct events *ev, long max) {
   int fd = mnl_socket_get_fd(ev->nl);
-  for (;;) {
+  for (long i = 0; i < max; i++) {
     ssize_t n = recv(fd, ev->buf, sizeof(ev->buf), MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK)
-        return 0;
-      if (errno == ENOBUFS)
-        overflowed(ev);
-      else if (errno != EINTR)
-        return -1;
-      continue;
-    }
-    pthread_mutex_lock(ev->config.lock);
-    mnl_cb_run(ev->buf, n, 0, 0, on_event, ev);
-    pthread_mutex_unlock(ev->config.lock);
+    if (n >= 0)
+      mnl_cb_run(ev->buf, n, 0, 0, on_event, ev);
+    else if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return 1;
+    else if (errno == ENOBUFS)
+      overflowed(ev);
+    else if (errno != EINTR)
+      return -1;
   }
+  return 0;
 }
+
+void events_drain(struct events *ev) {
+  /* Bounded only against a flood outpacing the reader: far more than
+   * the largest buffer can hold. */
+  drain_some(ev, 1L << 24);
+}
+
+/* The reader gives the lock back every READER_BATCH events, so that the
+ * dump is never kept waiting long. */
+#define READER_BATCH 256
 
 static void *reader(void *arg) {
   struct events *ev = arg;
@@ -122,7 +132,13 @@ static void *reader(void *arg) {
     }
     if (fds[1].revents)
       return NULL;
-    if (drain(ev) < 0)
+    int rc;
+    do {
+      pthread_mutex_lock(ev->config.lock);
+      rc = drain_some(ev, READER_BATCH);
+      pthread_mutex_unlock(ev->config.lock);
+    } while (rc == 0);
+    if (rc < 0)
       break;
   }
   ev->config.log(LOG_ERR,

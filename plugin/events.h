@@ -32,6 +32,14 @@ struct events *events_start(const struct events_config *config);
 /* Stops and joins the reader, closes the socket. */
 void events_stop(struct events *events);
 
+/* Reads and counts every event queued now; call it with the lock held.
+ * The kernel queues an entry's DESTROY event before it unlinks the entry
+ * (and the dump queues the events of the expired entries it evicts before
+ * it ends), so after a drain that follows a dump, every entry the dump
+ * missed because it ended has been counted: only then may the caller
+ * forget the entries the dump did not return. */
+void events_drain(struct events *events);
+
 /* Returns how many times the socket overflowed (events were lost). */
 uint64_t events_lost(const struct events *events);
 
