@@ -1,0 +1,105 @@
+#!/bin/bash
+# bad_option.sh: a bad value in <Plugin ctflow> (SPEC, "Configuration")
+# makes ctflow log one clear error naming the option and the value and
+# refuse to start, while collectd and its other plugins keep running.
+# Each case runs its own collectd (ctflow, load, csv), all at once; a
+# control case with a good configuration shows that ctflow does write
+# series when it starts, so "no ctflow series" means something.
+# Needs root. Runs standalone with CTFLOW_SO=.../ctflow.so.
+set -eEuo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TESTS_DIR=${TESTS_DIR:-$here/..}
+# shellcheck source=tests/lib/collectd.sh
+. "$TESTS_DIR/lib/collectd.sh"
+
+ctfi_require ip grep awk
+[[ -f $COLLECTD_PLUGINS/load.so ]] ||
+  ctfi_cannot_run "missing collectd plugin: $COLLECTD_PLUGINS/load.so"
+
+NS=ctfi-bo$$
+WORK=$(mktemp -d /tmp/ctfi-bad_option.XXXXXX)
+
+# name | <Plugin ctflow> body | option | value as the error must name it
+CASES=(
+  'good|LocalNetwork "192.168.77.0/24"||'
+  'unknown option|Frobnicate "wibble"|Frobnicate|wibble'
+  'bad CIDR|LocalNetwork "10.0.0.0/33"|LocalNetwork|10.0.0.0/33'
+  'negative MaxHosts|MaxHosts -1|MaxHosts|-1'
+  'unknown FlowKey|FlowKey "foo"|FlowKey|foo'
+  'non-boolean Events|Events "maybe"|Events|maybe'
+)
+
+cleanup() {
+  local i
+  for i in "${!CASES[@]}"; do
+    if collectd_running "$WORK/$i"; then collectd_stop "$WORK/$i"; fi
+  done
+  if [[ -e /run/netns/$NS ]]; then ip netns del "$NS"; fi
+  if [[ -n ${CTFI_KEEP:-} ]]; then echo "# kept $WORK"; else rm -rf "$WORK"; fi
+}
+ctfi_traps cleanup
+
+start=$SECONDS
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+
+for i in "${!CASES[@]}"; do
+  IFS='|' read -r _ body _ _ <<<"${CASES[$i]}"
+  collectd_conf "$WORK/$i" load "  $body"
+  collectd_start "$WORK/$i" "$NS"
+done
+
+# Prints the load plugin's csv lines of case $1.
+load_lines() {
+  csv_lines "$WORK/$1" load/load
+}
+
+# Let every collectd run a few intervals; the good one paces the test.
+collectd_wait_reads "$WORK/0" 2 ||
+  ctfi_not_ok "the good configuration: ctflow did not read twice in 15 s"
+declare -A lines_then
+for i in "${!CASES[@]}"; do lines_then[$i]=$(load_lines "$i"); done
+collectd_wait_reads "$WORK/0" 5 || true
+
+for i in "${!CASES[@]}"; do
+  IFS='|' read -r name body option value <<<"${CASES[$i]}"
+  dir=$WORK/$i
+  echo "# case $name: <Plugin ctflow> $body"
+  now=$(load_lines "$i")
+  if collectd_running "$dir"; then
+    ctfi_ok "$name: collectd keeps running"
+  else
+    # Reap it for its exit status; show what it said.
+    collectd_stop "$dir"
+    ctfi_not_ok "$name: collectd keeps running: it exited with status $COLLECTD_STATUS; its log:"
+    sed 's/^/#   /' "$dir/collectd.log"
+  fi
+  ctfi_check "$name: the load plugin keeps writing (csv lines ${lines_then[$i]} -> $now)" \
+    test "$now" -ge $((lines_then[$i] + 2))
+  series=$(find "$dir/csv" -mindepth 2 -maxdepth 2 -name 'ctflow-*' -printf '%f ')
+  errors=$(grep -c '\[error\]' "$dir/collectd.log" || true)
+  if [[ -z $option ]]; then
+    ctfi_check "$name: ctflow writes its series (control: ${series:-none})" \
+      csv_has "$dir" ctflow-self/count-flows
+    ctfi_check "$name: no error in the log (found $errors)" test "$errors" = 0
+    continue
+  fi
+  ctfi_check "$name: ctflow writes no series (${series:-none})" test -z "$series"
+  ctflow_errors=$(grep -c '\[error\] ctflow: ' "$dir/collectd.log" || true)
+  # One line from ctflow that names the option and the value.
+  naming=$(grep '\[error\] ctflow: ' "$dir/collectd.log" | grep -F -- "$option" |
+    grep -cF -- "$value" || true)
+  line=$(grep -m1 '\[error\] ctflow: ' "$dir/collectd.log" || true)
+  ctfi_check "$name: one error from ctflow (found $ctflow_errors): ${line:-none}" \
+    test "$ctflow_errors" = 1
+  ctfi_check "$name: that error names the option \"$option\" and the value \"$value\"" \
+    test "$naming" = 1
+  # collectd's own "Initialization of plugin ... failed" names neither.
+  others=$(grep '\[error\]' "$dir/collectd.log" | grep -v '\[error\] ctflow: ' |
+    grep -F -- "$option" || true)
+  ctfi_check "$name: no second error about $option${others:+: $others}" test -z "$others"
+done
+
+echo "# runtime $((SECONDS - start)) s"
+ctfi_finish

@@ -1,0 +1,295 @@
+# shellcheck shell=bash
+# collectd.sh: run the real collectd with ctflow for the integration tests,
+# and read back what its csv writer wrote.
+#
+# API (source this file):
+#   collectd_conf DIR "PLUGIN..." CTFLOW_BODY
+#       make DIR (a fresh, empty work dir) with a private plugin dir (a copy
+#       of $CTFLOW_SO and of the stock plugins named, plus csv and logfile:
+#       collectd refuses symlinks there) and DIR/collectd.conf: Interval 1,
+#       hostname CTFI_HOST, log to stdout, csv into DIR/csv. PLUGIN... are
+#       further stock plugins to load with their defaults (rrdtool writes
+#       into DIR/rrd). CTFLOW_BODY is the text inside <Plugin ctflow>; ""
+#       loads ctflow without a block.
+#   collectd_start DIR NS     start collectd -f in network namespace NS in
+#                             the background (from this shell, not from a
+#                             subshell: collectd_stop reaps it); its stdout
+#                             and stderr go to DIR/collectd.log
+#   collectd_running DIR      returns 0 while that collectd runs
+#   collectd_stop DIR         SIGTERM, wait (at most 10 s, then SIGKILL);
+#                             collectd's exit status goes to COLLECTD_STATUS
+#                             and DIR/exit.status (call it from the shell
+#                             that started collectd, not in $(...))
+#   collectd_wait_lines DIR SERIES N [TIMEOUT]
+#                             wait (default 15 s) until csv SERIES has at
+#                             least N data lines; returns 1 on timeout or
+#                             when collectd died
+#   collectd_wait_reads DIR N [TIMEOUT]
+#                             the same for ctflow-self/count-flows, the
+#                             last series every ctflow read dispatches: N
+#                             reads are complete and written
+#   collectd_reads DIR        print the number of ctflow reads written
+#
+# A SERIES is "<plugin>[-<plugin instance>]/<type>[-<type instance>]", the
+# csv writer's path under its host directory without the date, e.g.
+# ctflow-192.168.77.11/if_octets or ctflow-kernel/conntrack-max.
+#   csv_file DIR SERIES       print the newest file of SERIES (fails if none)
+#   csv_has DIR SERIES        returns 0 when SERIES has a file
+#   csv_lines DIR SERIES      print its number of data lines (0 if none)
+#   csv_last DIR SERIES [N]   print the Nth value (default 1: the value, or
+#                             rx) of its last line
+#   csv_last_time DIR SERIES  print the epoch of its last line
+#   csv_time_of DIR SERIES K  print the epoch of its Kth data line
+#   csv_at DIR SERIES EPOCH [N]
+#                             print the Nth value of the line written by the
+#                             read at EPOCH: the line nearest to it, within
+#                             0.3 s (collectd stamps each dispatch, so the
+#                             series of one read differ by microseconds);
+#                             fails when there is none
+#
+# Test reporting, TAP-like, shared by the integration tests:
+#   ctfi_require TOOL...      exit 1 (never skip) unless root, CTFLOW_SO is a
+#                             file and every TOOL is found
+#   ctfi_cannot_run MESSAGE   say why the test cannot run, exit 1
+#   ctfi_ok TEXT / ctfi_not_ok TEXT
+#                             print "ok - TEXT" / "not ok - TEXT" and count it
+#   ctfi_check TEXT CMD...    ok when CMD succeeds
+#   ctfi_finish               print "N passed, N failed"; exit 0 only when
+#                             none failed and some passed
+#   ctfi_traps CLEANUP        run function CLEANUP on exit; a test that
+#                             stops early (set -e) counts as failed and
+#                             still prints its summary
+#
+# Knobs: CTFLOW_SO (the plugin to test; required), CTFI_HOST (the hostname
+# collectd reports, default ctfi), COLLECTD (default /usr/sbin/collectd),
+# COLLECTD_PLUGINS (stock plugins, default /usr/lib/collectd), COLLECTD_TYPESDB.
+
+CTFI_HOST=${CTFI_HOST:-ctfi}
+COLLECTD=${COLLECTD:-/usr/sbin/collectd}
+COLLECTD_PLUGINS=${COLLECTD_PLUGINS:-/usr/lib/collectd}
+COLLECTD_TYPESDB=${COLLECTD_TYPESDB:-/usr/share/collectd/types.db}
+
+collectd_conf() {
+  local dir=$1 plugins=$2 body=$3 p
+  if [[ -z ${CTFLOW_SO:-} || ! -f $CTFLOW_SO ]]; then
+    echo "collectd_conf: CTFLOW_SO='${CTFLOW_SO:-}' is not a file" >&2
+    return 1
+  fi
+  mkdir -p "$dir/plugins" "$dir/csv" || return 1
+  cp "$CTFLOW_SO" "$dir/plugins/ctflow.so" || return 1
+  for p in logfile csv $plugins; do
+    cp "$COLLECTD_PLUGINS/$p.so" "$dir/plugins/" || return 1
+  done
+  {
+    cat <<EOF
+Hostname "$CTFI_HOST"
+FQDNLookup false
+Interval 1
+BaseDir "$dir"
+PIDFile "$dir/collectd.pid"
+PluginDir "$dir/plugins"
+TypesDB "$COLLECTD_TYPESDB"
+
+LoadPlugin logfile
+<Plugin logfile>
+  LogLevel info
+  File stdout
+  Timestamp true
+  PrintSeverity true
+</Plugin>
+LoadPlugin csv
+<Plugin csv>
+  DataDir "$dir/csv"
+  StoreRates false
+</Plugin>
+EOF
+    for p in $plugins; do
+      printf 'LoadPlugin %s\n' "$p"
+      if [[ $p == rrdtool ]]; then
+        printf '<Plugin rrdtool>\n  DataDir "%s/rrd"\n</Plugin>\n' "$dir"
+      fi
+    done
+    printf 'LoadPlugin ctflow\n'
+    if [[ -n $body ]]; then
+      printf '<Plugin ctflow>\n%s\n</Plugin>\n' "$body"
+    fi
+  } >"$dir/collectd.conf"
+}
+
+collectd_start() {
+  local dir=$1 ns=$2
+  # ip netns exec execs collectd: $! is collectd's pid.
+  ip netns exec "$ns" "$COLLECTD" -f -C "$dir/collectd.conf" \
+    </dev/null >"$dir/collectd.log" 2>&1 &
+  echo $! >"$dir/launch.pid"
+}
+
+collectd_running() {
+  local pid
+  pid=$(cat "$1/launch.pid" 2>/dev/null) || return 1
+  kill -0 "$pid" 2>/dev/null
+}
+
+collectd_stop() {
+  local dir=$1 pid i status=0
+  pid=$(cat "$dir/launch.pid" 2>/dev/null) || return 1
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "collectd_stop: collectd $pid ignored SIGTERM for 10 s; killing it" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || status=$?
+  rm -f "$dir/launch.pid"
+  # shellcheck disable=SC2034 # read by the sourcing script
+  COLLECTD_STATUS=$status
+  echo "$status" >"$dir/exit.status"
+}
+
+# Prints the csv files of SERIES, oldest first (the writer starts a new
+# file each day).
+_csv_files() {
+  local f
+  for f in "$1/csv/$CTFI_HOST/$2"-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]; do
+    [[ -f $f ]] && printf '%s\n' "$f"
+  done
+  return 0
+}
+
+csv_file() {
+  local f
+  f=$(_csv_files "$1" "$2" | tail -n 1)
+  if [[ -z $f ]]; then
+    echo "csv_file: no csv file for $2" >&2
+    return 1
+  fi
+  printf '%s\n' "$f"
+}
+
+csv_has() {
+  [[ -n $(_csv_files "$1" "$2") ]]
+}
+
+csv_lines() {
+  local f n=0
+  while read -r f; do
+    n=$((n + $(grep -c '^[0-9]' "$f" || true)))
+  done < <(_csv_files "$1" "$2")
+  echo "$n"
+}
+
+csv_last() {
+  local f
+  f=$(csv_file "$1" "$2") || return 1
+  awk -F, -v col=$((${3:-1} + 1)) '/^[0-9]/ { v = $col } END { if (v == "") exit 1; print v }' "$f"
+}
+
+csv_last_time() {
+  csv_last "$1" "$2" 0
+}
+
+csv_time_of() {
+  local files
+  mapfile -t files < <(_csv_files "$1" "$2")
+  ((${#files[@]} > 0)) || return 1
+  awk -F, -v k="$3" '/^[0-9]/ && ++n == k { print $1; found = 1; exit }
+    END { exit !found }' "${files[@]}"
+}
+
+csv_at() {
+  local files
+  mapfile -t files < <(_csv_files "$1" "$2")
+  ((${#files[@]} > 0)) || return 1
+  awk -F, -v t="$3" -v col=$((${4:-1} + 1)) '/^[0-9]/ {
+      d = $1 - t; if (d < 0) d = -d
+      if (d < 0.3 && (best == "" || d < best)) { best = d; v = $col } }
+    END { if (best == "") exit 1; print v }' "${files[@]}"
+}
+
+collectd_wait_lines() {
+  local dir=$1 series=$2 n=$3 timeout=${4:-15} i
+  for ((i = 0; i < timeout * 20; i++)); do
+    (($(csv_lines "$dir" "$series") >= n)) && return 0
+    collectd_running "$dir" || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
+collectd_wait_reads() {
+  collectd_wait_lines "$1" ctflow-self/count-flows "$2" "${3:-15}"
+}
+
+collectd_reads() {
+  csv_lines "$1" ctflow-self/count-flows
+}
+
+CTFI_PASSED=0
+CTFI_FAILED=0
+
+ctfi_cannot_run() {
+  echo "not ok - cannot run: $*"
+  echo "0 passed, 1 failed"
+  exit 1
+}
+
+ctfi_require() {
+  local tool
+  [[ $(id -u) == 0 ]] || ctfi_cannot_run "needs root (network namespaces, conntrack)"
+  if [[ -z ${CTFLOW_SO:-} || ! -f $CTFLOW_SO ]]; then
+    ctfi_cannot_run "CTFLOW_SO='${CTFLOW_SO:-}' is not the built plugin" \
+      "(e.g. CTFLOW_SO=build/plugin/.libs/ctflow.so)"
+  fi
+  for tool in "$COLLECTD" "$@"; do
+    command -v "$tool" >/dev/null || ctfi_cannot_run "missing tool: $tool"
+  done
+  for tool in logfile csv; do
+    [[ -f $COLLECTD_PLUGINS/$tool.so ]] ||
+      ctfi_cannot_run "missing collectd plugin: $COLLECTD_PLUGINS/$tool.so"
+  done
+}
+
+ctfi_ok() {
+  CTFI_PASSED=$((CTFI_PASSED + 1))
+  echo "ok - $*"
+}
+
+ctfi_not_ok() {
+  CTFI_FAILED=$((CTFI_FAILED + 1))
+  echo "not ok - $*"
+}
+
+ctfi_check() {
+  local text=$1
+  shift
+  if "$@"; then ctfi_ok "$text"; else ctfi_not_ok "$text"; fi
+}
+
+ctfi_finish() {
+  trap - ERR
+  CTFI_FINISHED=1
+  echo "$CTFI_PASSED passed, $CTFI_FAILED failed"
+  ((CTFI_FAILED == 0 && CTFI_PASSED > 0))
+}
+
+ctfi_traps() {
+  CTFI_CLEANUP=$1
+  trap 'ctfi_not_ok "stopped by a failing command at line $LINENO: $BASH_COMMAND"' ERR
+  trap _ctfi_exit EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+_ctfi_exit() {
+  local status=$?
+  trap - ERR
+  "$CTFI_CLEANUP" || true
+  if [[ -z ${CTFI_FINISHED:-} ]]; then
+    ctfi_not_ok "the test stopped early (status $status)"
+    echo "$CTFI_PASSED passed, $CTFI_FAILED failed"
+    exit 1
+  fi
+}
