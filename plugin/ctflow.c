@@ -110,12 +110,21 @@ static int config_count(const oconfig_item_t *ci, long min, long max,
   return 0;
 }
 
-/* Returns 0 and the boolean the option holds. */
+/* Returns 0 and the boolean the option holds: true or false, bare or in
+ * quotes (collectd's own parser would log a second error of its own). */
 static int config_bool(const oconfig_item_t *ci, bool *out) {
   char buf[64];
-  if (cf_util_get_boolean(ci, out) == 0)
+  const char *text = value_text(ci, buf, sizeof(buf));
+  if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_BOOLEAN) {
+    *out = ci->values[0].value.boolean;
     return 0;
-  return bad_option(ci, value_text(ci, buf, sizeof(buf)), "true or false");
+  }
+  if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_STRING &&
+      (strcasecmp(text, "true") == 0 || strcasecmp(text, "false") == 0)) {
+    *out = strcasecmp(text, "true") == 0;
+    return 0;
+  }
+  return bad_option(ci, text, "true or false");
 }
 
 /* Options of SPEC that later parts of ctflow act on (per-flow series):
@@ -162,19 +171,24 @@ static int config_option(const oconfig_item_t *ci) {
   if (strcasecmp(ci->key, "TopFlows") == 0 ||
       strcasecmp(ci->key, "FlowKey") == 0)
     return config_pending(ci);
+  char buf[64];
   ctflow_log(LOG_ERR,
-             "unknown option \"%s\" (known: LocalNetwork, MaxHosts, Events, "
-             "EventBufferSize, TopFlows, FlowKey); not starting",
-             ci->key);
+             "unknown option %s (value \"%s\"; known: LocalNetwork, "
+             "MaxHosts, Events, EventBufferSize, TopFlows, FlowKey); not "
+             "starting",
+             ci->key, value_text(ci, buf, sizeof(buf)));
   config_failed = true;
   return -1;
 }
 
+/* Returns 0 even for a bad option: collectd 5.12 exits when a config
+ * callback fails, taking every other plugin down; init refuses instead,
+ * and collectd unloads ctflow alone. */
 static int ctflow_config(oconfig_item_t *block) {
   set_defaults();
   for (int i = 0; i < block->children_num; i++)
     if (config_option(&block->children[i]) < 0)
-      return -1;
+      break;
   return 0;
 }
 
