@@ -1,6 +1,7 @@
 /* accounting.c: every byte once (SPEC, "Accounting", rules 1, 2, 4, 5, 6). */
 #include "accounting.h"
 
+#include <stdlib.h>
 #include <syslog.h>
 
 #include "classify.h"
@@ -19,7 +20,22 @@ int accounting_init(struct accounting *a, const struct localnet *local,
 void accounting_free(struct accounting *a) {
   flowtable_free(a->flows);
   hosts_free(&a->hosts);
+  if (a->keys)
+    flowkeys_free(a->keys);
+  free(a->keys);
   a->flows = NULL;
+  a->keys = NULL;
+}
+
+int accounting_track_keys(struct accounting *a, enum flow_key_kind kind,
+                          size_t max_keys) {
+  a->keys = malloc(sizeof(*a->keys));
+  if (a->keys == NULL || flowkeys_init(a->keys, kind, max_keys) < 0) {
+    free(a->keys);
+    a->keys = NULL;
+    return -1;
+  }
+  return 0;
 }
 
 void accounting_begin_read(struct accounting *a) {
@@ -37,7 +53,8 @@ void accounting_end_read(struct accounting *a) {
 }
 
 size_t accounting_memory(const struct accounting *a) {
-  return flowtable_memory(a->flows) + hosts_memory(&a->hosts);
+  return flowtable_memory(a->flows) + hosts_memory(&a->hosts) +
+         (a->keys ? flowkeys_memory(a->keys) : 0);
 }
 
 static void warn_memory(struct accounting *a, const char *what) {
@@ -72,11 +89,19 @@ static struct host_stats *credit(struct accounting *a, const struct ct_entry *e,
                              : hosts_find(&a->hosts, o->family, o->host);
   /* Rule 3: "other" counts the original direction as tx, for a host
    * beyond MaxHosts too, not only for entries no rule gave a host. */
-  bool sends_orig = o->sends_orig || b == hosts_other(&a->hosts);
-  const struct ct_counters *tx = sends_orig ? &g->orig : &g->reply;
-  const struct ct_counters *rx = sends_orig ? &g->reply : &g->orig;
+  struct owner seen_as = *o;
+  if (b == hosts_other(&a->hosts))
+    seen_as.rule = RULE_OTHER, seen_as.sends_orig = true;
+  const struct ct_counters *tx = seen_as.sends_orig ? &g->orig : &g->reply;
+  const struct ct_counters *rx = seen_as.sends_orig ? &g->reply : &g->orig;
   add_growth(b, tx, rx);
   add_growth(hosts_total(&a->hosts), tx, rx);
+  /* Only entries that carried something touch their key: idle entries,
+   * most of a big table, cost no lookup. */
+  if (a->keys && (tx->packets || rx->packets)) {
+    struct flow_key key = flow_key_of(a->keys->kind, e, &seen_as);
+    flowkeys_add(a->keys, &key, tx, rx);
+  }
   return b;
 }
 

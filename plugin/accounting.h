@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "ct_entry.h"
+#include "flowkeys.h"
 #include "flowtable.h"
 #include "hosts.h"
 #include "localnet.h"
@@ -24,8 +25,9 @@ struct accounting {
   log_fn log;
   struct flowtable *flows;
   struct hosts hosts;
-  uint32_t gen;   /* read generation; flows seen by this read carry it */
-  bool baselined; /* a whole dump has set every entry's starting point */
+  struct flowkeys *keys; /* NULL unless flow keys are tracked (TopFlows) */
+  uint32_t gen;          /* read generation; flows seen by this read carry it */
+  bool baselined;        /* a whole dump has set every entry's starting point */
   bool warned_acct, warned_memory;
 };
 
@@ -33,6 +35,11 @@ struct accounting {
 int accounting_init(struct accounting *a, const struct localnet *local,
                     size_t max_hosts, log_fn log);
 void accounting_free(struct accounting *a);
+
+/* Tracks traffic per flow key of kind from now on, for at most max_keys
+ * keys. Returns 0, or -1 when out of memory. */
+int accounting_track_keys(struct accounting *a, enum flow_key_kind kind,
+                          size_t max_keys);
 
 /* Starts a read: gauges go to zero, to be counted again. */
 void accounting_begin_read(struct accounting *a);

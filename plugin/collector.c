@@ -73,6 +73,12 @@ struct collector *collector_new(const struct collector_config *config) {
   if (accounting_init(&c->accounting, &c->config.local, config->max_hosts,
                       config->log) < 0)
     return fail(c, "out of memory");
+  if (config->top_flows > 0 &&
+      (accounting_track_keys(&c->accounting, config->flow_key,
+                             config->max_flow_keys) < 0 ||
+       (c->report.top = calloc(config->top_flows, sizeof(*c->report.top))) ==
+           NULL))
+    return fail(c, "out of memory");
   if (ctnetlink_open(&c->nl) < 0) {
     char why[256];
     snprintf(why, sizeof(why),
@@ -106,6 +112,7 @@ void collector_free(struct collector *c) {
   accounting_free(&c->accounting);
   pthread_mutex_destroy(&c->lock);
   free(c->report.buckets);
+  free(c->report.top);
   free(c);
 }
 
@@ -161,6 +168,12 @@ static int copy_report(struct collector *c) {
   memcpy(c->report.buckets, h->buckets, h->count * sizeof(*h->buckets));
   c->report.count = h->count;
   memcpy(c->report.tcp_states, h->tcp_states, sizeof(h->tcp_states));
+  struct flowkeys *keys = c->accounting.keys;
+  if (keys) {
+    c->report.top_count = flowkeys_end_interval(
+        keys, c->config.top_flows, c->config.flow_key_idle, c->report.top);
+    c->report.flows_other = keys->other;
+  }
   c->report.self.flows = flowtable_count(c->accounting.flows);
   c->report.self.memory = accounting_memory(&c->accounting);
   c->report.self.flow_memory = flowtable_memory(c->accounting.flows);

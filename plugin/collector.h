@@ -17,9 +17,13 @@
 struct collector_config {
   struct localnet local;
   size_t max_hosts;
-  bool events;             /* count DESTROY events (SPEC: Events) */
-  size_t event_buffer;     /* the event socket's buffer to start with */
-  size_t event_buffer_max; /* EventBufferSize */
+  bool events;                 /* count DESTROY events (SPEC: Events) */
+  size_t event_buffer;         /* the event socket's buffer to start with */
+  size_t event_buffer_max;     /* EventBufferSize */
+  size_t top_flows;            /* TopFlows: keys with series of their own */
+  enum flow_key_kind flow_key; /* FlowKey */
+  size_t max_flow_keys;        /* MaxFlowKeys: keys tracked at most */
+  uint32_t flow_key_idle;      /* intervals without traffic before a key goes */
   log_fn log;
 };
 
@@ -41,6 +45,11 @@ struct report {
   uint32_t tcp_states[TCP_STATES];
   struct kernel_stats kernel;
   struct self_stats self;
+  /* Top flows (TopFlows > 0): the interval's heaviest keys, heaviest
+   * first, and everything else since the start ("other"). */
+  struct key_stats *top;
+  size_t top_count;
+  struct flow_traffic flows_other;
 };
 
 struct collector;

@@ -22,6 +22,13 @@
 #define DEFAULT_EVENT_BUFFER (4 << 20)
 #define DEFAULT_EVENT_BUFFER_MAX (64 << 20)
 #define MIN_EVENT_BUFFER 4096
+#define DEFAULT_TOP_FLOWS 10
+#define MAX_TOP_FLOWS 1000
+/* Keys tracked at most, about 120 bytes each: 64 Ki keys take 8 MiB. */
+#define DEFAULT_MAX_FLOW_KEYS 65536
+#define MAX_FLOW_KEYS_LIMIT 10000000
+/* A key without traffic for this many intervals is forgotten. */
+#define FLOW_KEY_IDLE 30
 #define MAX_EVENT_BUFFER (1 << 30)
 
 /* SPEC's TCP state names, by TCP_CONNTRACK_* value. */
@@ -127,19 +134,20 @@ static int config_bool(const oconfig_item_t *ci, bool *out) {
   return bad_option(ci, text, "true or false");
 }
 
-/* Options of SPEC that later parts of ctflow act on (per-flow series):
- * validated now, so that SPEC's example configuration starts and a typo
- * still refuses to. */
-static int config_pending(const oconfig_item_t *ci) {
+static int config_flow_key(const oconfig_item_t *ci) {
   char buf[64];
-  long n;
-  if (strcasecmp(ci->key, "TopFlows") == 0)
-    return config_count(ci, 0, MAX_HOSTS_LIMIT, &n);
   const char *key = value_text(ci, buf, sizeof(buf));
-  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING ||
-      (strcmp(key, "conversation") != 0 && strcmp(key, "5tuple") != 0))
-    return bad_option(ci, key, "\"conversation\" or \"5tuple\"");
-  return 0;
+  if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_STRING) {
+    if (strcasecmp(key, "conversation") == 0) {
+      config.flow_key = FLOW_KEY_CONVERSATION;
+      return 0;
+    }
+    if (strcasecmp(key, "5tuple") == 0) {
+      config.flow_key = FLOW_KEY_5TUPLE;
+      return 0;
+    }
+  }
+  return bad_option(ci, key, "\"conversation\" or \"5tuple\"");
 }
 
 static void set_defaults(void) {
@@ -148,6 +156,10 @@ static void set_defaults(void) {
   config.events = true;
   config.event_buffer = DEFAULT_EVENT_BUFFER;
   config.event_buffer_max = DEFAULT_EVENT_BUFFER_MAX;
+  config.top_flows = DEFAULT_TOP_FLOWS;
+  config.flow_key = FLOW_KEY_CONVERSATION;
+  config.max_flow_keys = DEFAULT_MAX_FLOW_KEYS;
+  config.flow_key_idle = FLOW_KEY_IDLE;
   config.log = ctflow_log;
 }
 
@@ -168,15 +180,26 @@ static int config_option(const oconfig_item_t *ci) {
     config.event_buffer_max = (size_t)n;
     return rc;
   }
-  if (strcasecmp(ci->key, "TopFlows") == 0 ||
-      strcasecmp(ci->key, "FlowKey") == 0)
-    return config_pending(ci);
+  if (strcasecmp(ci->key, "TopFlows") == 0) {
+    rc = config_count(ci, 0, MAX_TOP_FLOWS, &n);
+    config.top_flows = (size_t)n;
+    return rc;
+  }
+  if (strcasecmp(ci->key, "FlowKey") == 0)
+    return config_flow_key(ci);
+  if (strcasecmp(ci->key, "MaxFlowKeys") == 0) {
+    rc = config_count(ci, 1, MAX_FLOW_KEYS_LIMIT, &n);
+    config.max_flow_keys = (size_t)n;
+    return rc;
+  }
   char buf[64];
-  ctflow_log(LOG_ERR,
-             "unknown option %s (value \"%s\"; known: LocalNetwork, "
-             "MaxHosts, Events, EventBufferSize, TopFlows, FlowKey); not "
-             "starting",
-             ci->key, value_text(ci, buf, sizeof(buf)));
+  ctflow_log(
+      LOG_ERR,
+      "unknown option %s (value \"%s\"; known: LocalNetwork, "
+      "MaxHosts, Events, EventBufferSize, TopFlows, FlowKey, MaxFlowKeys); "
+      "not "
+      "starting",
+      ci->key, value_text(ci, buf, sizeof(buf)));
   config_failed = true;
   return -1;
 }
@@ -224,10 +247,10 @@ static void dispatch_derive(const char *pi, const char *type, const char *ti,
   dispatch(pi, type, ti, &(value_t){.derive = (derive_t)v}, 1);
 }
 
-static void dispatch_rx_tx(const char *pi, const char *type, uint64_t rx,
-                           uint64_t tx) {
+static void dispatch_rx_tx(const char *pi, const char *type, const char *ti,
+                           uint64_t rx, uint64_t tx) {
   value_t v[2] = {{.derive = (derive_t)rx}, {.derive = (derive_t)tx}};
-  dispatch(pi, type, "", v, 2);
+  dispatch(pi, type, ti, v, 2);
 }
 
 /* Writes the plugin instance of bucket b: the address, "other" or "total". */
@@ -243,8 +266,8 @@ static void bucket_name(const struct host_stats *b, char *name, size_t size) {
 static void dispatch_bucket(const struct host_stats *b) {
   char name[INET6_ADDRSTRLEN];
   bucket_name(b, name, sizeof(name));
-  dispatch_rx_tx(name, "if_octets", b->rx_bytes, b->tx_bytes);
-  dispatch_rx_tx(name, "if_packets", b->rx_packets, b->tx_packets);
+  dispatch_rx_tx(name, "if_octets", "", b->rx_bytes, b->tx_bytes);
+  dispatch_rx_tx(name, "if_packets", "", b->rx_packets, b->tx_packets);
   uint32_t all = 0;
   for (int p = 0; p < PROTO_CLASSES; p++) {
     dispatch_gauge(name, "current_connections", proto_names[p],
@@ -269,6 +292,20 @@ static void dispatch_kernel(const struct kernel_stats *k) {
       dispatch_derive("kernel", "derive", kernel_stat_name(s), k->cpu[s]);
 }
 
+static void dispatch_traffic(const char *key, const struct flow_traffic *t) {
+  dispatch_rx_tx("flows", "if_octets", key, t->rx_bytes, t->tx_bytes);
+  dispatch_rx_tx("flows", "if_packets", key, t->rx_packets, t->tx_packets);
+}
+
+static void dispatch_flows(const struct report *r) {
+  char key[DATA_MAX_NAME_LEN];
+  for (size_t i = 0; i < r->top_count; i++) {
+    flow_key_format(&r->top[i].key, config.flow_key, key, sizeof(key));
+    dispatch_traffic(key, &r->top[i].since_tracked);
+  }
+  dispatch_traffic("other", &r->flows_other);
+}
+
 static int ctflow_read(void) {
   if (collector_read(collector) < 0)
     return -1;
@@ -283,6 +320,8 @@ static int ctflow_read(void) {
   dispatch_gauge("self", "count", "flows", (double)r->self.flows);
   if (r->self.events)
     dispatch_derive("self", "errors", "events_lost", r->self.events_lost);
+  if (config.top_flows > 0)
+    dispatch_flows(r);
   return 0;
 }
 

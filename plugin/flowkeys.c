@@ -1,0 +1,271 @@
+/* flowkeys.c: keys in one array found through an open-addressing index (as
+ * hosts.c), and a quickselect that picks the interval's heaviest keys in
+ * O(keys) instead of sorting them all. */
+#include "flowkeys.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+
+int flowkeys_init(struct flowkeys *k, enum flow_key_kind kind,
+                  size_t max_keys) {
+  *k = (struct flowkeys){.kind = kind, .max_keys = max_keys, .capacity = 64};
+  size_t size = 128;
+  while (size < 2 * max_keys)
+    size *= 2;
+  k->index_mask = size - 1;
+  k->keys = calloc(k->capacity, sizeof(*k->keys));
+  k->index = calloc(size, sizeof(*k->index));
+  if (k->keys == NULL || k->index == NULL) {
+    flowkeys_free(k);
+    return -1;
+  }
+  return 0;
+}
+
+void flowkeys_free(struct flowkeys *k) {
+  free(k->keys);
+  free(k->index);
+  *k = (struct flowkeys){0};
+}
+
+/* Ports mean something for these protocols only. */
+static bool has_ports(uint8_t l4proto) {
+  return l4proto == IPPROTO_TCP || l4proto == IPPROTO_UDP ||
+         l4proto == IPPROTO_UDPLITE || l4proto == IPPROTO_SCTP ||
+         l4proto == IPPROTO_DCCP;
+}
+
+struct flow_key flow_key_of(enum flow_key_kind kind, const struct ct_entry *e,
+                            const struct owner *o) {
+  /* Rule 2 (a port forward): the host's end is the reply source. */
+  bool reply_side = o->rule == RULE_REPLY_SRC;
+  const struct ct_tuple *t = &e->orig;
+  struct flow_key key = {
+      .local = reply_side ? e->reply.src : t->src,
+      .remote = reply_side ? e->reply.dst : t->dst,
+      .family = t->l3proto,
+      .l4proto = t->l4proto,
+  };
+  if (has_ports(t->l4proto)) {
+    key.service_port = t->dst_port;
+    if (kind == FLOW_KEY_5TUPLE)
+      key.local_port = reply_side ? e->reply.src_port : t->src_port;
+  }
+  return key;
+}
+
+static uint64_t key_hash(const struct flow_key *key) {
+  uint64_t h = hash_bytes(&key->local, sizeof(key->local), key->family);
+  h = hash_bytes(&key->remote, sizeof(key->remote), h);
+  return hash_mix64(h ^ ((uint64_t)key->service_port << 32 |
+                         (uint64_t)key->local_port << 16 | key->l4proto));
+}
+
+static bool key_equal(const struct flow_key *a, const struct flow_key *b) {
+  return a->family == b->family && a->l4proto == b->l4proto &&
+         a->service_port == b->service_port && a->local_port == b->local_port &&
+         memcmp(&a->local, &b->local, sizeof(a->local)) == 0 &&
+         memcmp(&a->remote, &b->remote, sizeof(a->remote)) == 0;
+}
+
+/* Returns the key's aggregates, adding them while there is room; NULL
+ * beyond max_keys or when out of memory. */
+static struct key_stats *find(struct flowkeys *k, const struct flow_key *key) {
+  size_t s = key_hash(key) & k->index_mask;
+  for (; k->index[s] != 0; s = (s + 1) & k->index_mask)
+    if (key_equal(&k->keys[k->index[s] - 1].key, key))
+      return &k->keys[k->index[s] - 1];
+  if (k->count >= k->max_keys)
+    return NULL;
+  if (k->count == k->capacity) {
+    size_t capacity = 2 * k->capacity;
+    struct key_stats *keys = realloc(k->keys, capacity * sizeof(*keys));
+    if (keys == NULL)
+      return NULL;
+    k->keys = keys;
+    k->capacity = capacity;
+  }
+  struct key_stats *ks = &k->keys[k->count++];
+  *ks = (struct key_stats){.key = *key};
+  k->index[s] = k->count;
+  return ks;
+}
+
+static void add_traffic(struct flow_traffic *t, const struct ct_counters *tx,
+                        const struct ct_counters *rx) {
+  t->tx_bytes += tx->bytes;
+  t->tx_packets += tx->packets;
+  t->rx_bytes += rx->bytes;
+  t->rx_packets += rx->packets;
+}
+
+void flowkeys_add(struct flowkeys *k, const struct flow_key *key,
+                  const struct ct_counters *tx, const struct ct_counters *rx) {
+  add_traffic(&k->interval, tx, rx);
+  struct key_stats *ks = find(k, key);
+  if (ks == NULL)
+    return;
+  add_traffic(&ks->since_tracked, tx, rx);
+  add_traffic(&ks->interval, tx, rx);
+}
+
+static uint64_t interval_bytes(const struct key_stats *ks) {
+  return ks->interval.rx_bytes + ks->interval.tx_bytes;
+}
+
+/* Returns whether key a ranks above key b: more bytes, then seen first (a
+ * total order, so that ties are broken the same way every time). */
+static bool heavier(const struct flowkeys *k, uint32_t a, uint32_t b) {
+  uint64_t ba = interval_bytes(&k->keys[a]), bb = interval_bytes(&k->keys[b]);
+  return ba > bb || (ba == bb && a < b);
+}
+
+static void swap(uint32_t *a, uint32_t *b) {
+  uint32_t t = *a;
+  *a = *b;
+  *b = t;
+}
+
+/* Reorders pos[0..n) so that its first top ranks above the rest
+ * (quickselect: O(n) on average). */
+static void select_top(const struct flowkeys *k, uint32_t *pos, size_t n,
+                       size_t top) {
+  size_t lo = 0, hi = n;
+  while (hi - lo > 1) {
+    swap(&pos[lo + (hi - lo) / 2], &pos[hi - 1]);
+    uint32_t pivot = pos[hi - 1];
+    size_t store = lo;
+    for (size_t i = lo; i < hi - 1; i++)
+      if (heavier(k, pos[i], pivot))
+        swap(&pos[i], &pos[store++]);
+    swap(&pos[store], &pos[hi - 1]);
+    if (store == top || store + 1 == top)
+      return;
+    if (store < top)
+      lo = store + 1;
+    else
+      hi = store;
+  }
+}
+
+/* Orders pos[0..n) heaviest first (n is TopFlows: small). */
+static void sort_top(const struct flowkeys *k, uint32_t *pos, size_t n) {
+  for (size_t i = 1; i < n; i++)
+    for (size_t j = i; j > 0 && heavier(k, pos[j], pos[j - 1]); j--)
+      swap(&pos[j], &pos[j - 1]);
+}
+
+static void subtract(struct flow_traffic *t, const struct flow_traffic *d) {
+  t->rx_bytes -= d->rx_bytes;
+  t->tx_bytes -= d->tx_bytes;
+  t->rx_packets -= d->rx_packets;
+  t->tx_packets -= d->tx_packets;
+}
+
+static void add(struct flow_traffic *t, const struct flow_traffic *d) {
+  t->rx_bytes += d->rx_bytes;
+  t->tx_bytes += d->tx_bytes;
+  t->rx_packets += d->rx_packets;
+  t->tx_packets += d->tx_packets;
+}
+
+/* Starts the next interval: counts idleness, forgets keys idle for
+ * idle_limit intervals (their series end) and reindexes what is left. */
+static void next_interval(struct flowkeys *k, uint32_t idle_limit) {
+  size_t kept = 0;
+  for (size_t i = 0; i < k->count; i++) {
+    struct key_stats *ks = &k->keys[i];
+    ks->idle =
+        interval_bytes(ks) || ks->interval.rx_packets || ks->interval.tx_packets
+            ? 0
+            : ks->idle + 1;
+    ks->interval = (struct flow_traffic){0};
+    if (ks->idle < idle_limit)
+      k->keys[kept++] = *ks;
+  }
+  k->interval = (struct flow_traffic){0};
+  if (kept == k->count)
+    return;
+  k->count = kept;
+  memset(k->index, 0, (k->index_mask + 1) * sizeof(*k->index));
+  for (size_t i = 0; i < k->count; i++) {
+    size_t s = key_hash(&k->keys[i].key) & k->index_mask;
+    while (k->index[s] != 0)
+      s = (s + 1) & k->index_mask;
+    k->index[s] = i + 1;
+  }
+}
+
+size_t flowkeys_end_interval(struct flowkeys *k, size_t n, uint32_t idle_limit,
+                             struct key_stats *top) {
+  /* Positions of the keys that carried anything; without memory for
+   * them, every key of the interval goes to "other". */
+  uint32_t *pos = malloc((k->count + 1) * sizeof(*pos));
+  size_t candidates = 0, chosen = 0;
+  struct flow_traffic rest = k->interval;
+  if (pos != NULL) {
+    for (size_t i = 0; i < k->count; i++)
+      if (interval_bytes(&k->keys[i]) > 0)
+        pos[candidates++] = (uint32_t)i;
+    chosen = candidates < n ? candidates : n;
+    if (candidates > chosen)
+      select_top(k, pos, candidates, chosen);
+    sort_top(k, pos, chosen);
+    for (size_t i = 0; i < chosen; i++) {
+      top[i] = k->keys[pos[i]];
+      subtract(&rest, &top[i].interval);
+    }
+    free(pos);
+  }
+  add(&k->other, &rest);
+  next_interval(k, idle_limit);
+  return chosen;
+}
+
+static const char *proto_name(uint8_t l4proto, char *buf, size_t size) {
+  switch (l4proto) {
+  case IPPROTO_TCP:
+    return "tcp";
+  case IPPROTO_UDP:
+    return "udp";
+  case IPPROTO_ICMP:
+    return "icmp";
+  case IPPROTO_ICMPV6:
+    return "icmpv6";
+  case IPPROTO_UDPLITE:
+    return "udplite";
+  case IPPROTO_SCTP:
+    return "sctp";
+  case IPPROTO_DCCP:
+    return "dccp";
+  case IPPROTO_GRE:
+    return "gre";
+  }
+  snprintf(buf, size, "%u", l4proto);
+  return buf;
+}
+
+int flow_key_format(const struct flow_key *key, enum flow_key_kind kind,
+                    char *buf, size_t size) {
+  char local[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN], proto[8];
+  inet_ntop(key->family, &key->local, local, sizeof(local));
+  inet_ntop(key->family, &key->remote, remote, sizeof(remote));
+  const char *p = proto_name(key->l4proto, proto, sizeof(proto));
+  if (!has_ports(key->l4proto))
+    return snprintf(buf, size, "%s-%s-%s", local, remote, p);
+  if (kind == FLOW_KEY_CONVERSATION)
+    return snprintf(buf, size, "%s-%s-%s-%u", local, remote, p,
+                    key->service_port);
+  return snprintf(buf, size, "%s-%s-%s-%u-%u", local, remote, p,
+                  key->service_port, key->local_port);
+}
+
+size_t flowkeys_memory(const struct flowkeys *k) {
+  return k->capacity * sizeof(*k->keys) +
+         (k->index_mask + 1) * sizeof(*k->index);
+}

@@ -1,0 +1,77 @@
+/* flowkeys.h: traffic per flow key, for SPEC's top-flows series
+ * (ctflow-flows/if_octets-<key>). A flow key names what a network engineer
+ * asks about, "192.168.1.23 to 93.184.216.34 on tcp 443", whatever the
+ * number of conntrack entries behind it. */
+#ifndef CTFLOW_FLOWKEYS_H
+#define CTFLOW_FLOWKEYS_H
+
+#include <stddef.h>
+
+#include "classify.h"
+#include "ct_entry.h"
+
+enum flow_key_kind { FLOW_KEY_CONVERSATION, FLOW_KEY_5TUPLE };
+
+struct flow_key {
+  union ct_addr local;   /* the host's end (rule 3: the original source) */
+  union ct_addr remote;  /* the far end */
+  uint16_t service_port; /* the original destination port; 0 without ports */
+  uint16_t local_port;   /* the host's port, FLOW_KEY_5TUPLE only */
+  uint8_t family;
+  uint8_t l4proto;
+};
+
+struct flow_traffic {
+  uint64_t rx_bytes, tx_bytes;
+  uint64_t rx_packets, tx_packets;
+};
+
+struct key_stats {
+  struct flow_key key;
+  struct flow_traffic since_tracked; /* what the key carried (DERIVE) */
+  struct flow_traffic interval;      /* of which since the last interval */
+  uint32_t idle;                     /* intervals in a row without traffic */
+};
+
+struct flowkeys {
+  enum flow_key_kind kind;
+  size_t max_keys;
+  struct key_stats *keys;
+  size_t count, capacity;
+  uint32_t *index; /* open addressing over keys: 0 free, else position + 1 */
+  size_t index_mask;
+  struct flow_traffic interval; /* all traffic of the interval */
+  struct flow_traffic other;    /* ctflow-flows "other", since started */
+};
+
+/* Returns 0, or -1 when out of memory. */
+int flowkeys_init(struct flowkeys *keys, enum flow_key_kind kind,
+                  size_t max_keys);
+void flowkeys_free(struct flowkeys *keys);
+
+/* Returns the key of entry e, owned as o says. */
+struct flow_key flow_key_of(enum flow_key_kind kind, const struct ct_entry *e,
+                            const struct owner *o);
+
+/* Adds traffic the key's local end sent (tx) and received (rx). A key
+ * beyond max_keys adds to the interval's traffic alone, and so to "other".
+ * O(1). */
+void flowkeys_add(struct flowkeys *keys, const struct flow_key *key,
+                  const struct ct_counters *tx, const struct ct_counters *rx);
+
+/* Ends an interval: copies the (at most) n keys that carried the most bytes
+ * (rx + tx) in it into top, heaviest first, adds everything else of the
+ * interval to other, and forgets keys idle for idle_limit intervals.
+ * Returns how many keys went into top. O(keys). */
+size_t flowkeys_end_interval(struct flowkeys *keys, size_t n,
+                             uint32_t idle_limit, struct key_stats *top);
+
+/* Writes key as SPEC spells it, "<local>-<remote>-<proto>[-<service
+ * port>][-<local port>]", into buf. Returns what snprintf returns. */
+int flow_key_format(const struct flow_key *key, enum flow_key_kind kind,
+                    char *buf, size_t size);
+
+/* Returns the bytes of memory the keys hold. */
+size_t flowkeys_memory(const struct flowkeys *keys);
+
+#endif
