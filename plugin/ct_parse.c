@@ -37,16 +37,16 @@ struct tuple_parse {
 static int parse_ip(const struct nlattr *attr, void *arg) {
   struct tuple_parse *p = arg;
   uint8_t family;
-  switch (mnl_attr_get_type(attr)) {
+  switch (nlattr_type(attr)) {
   case CTA_IP_V4_SRC:
   case CTA_IP_V4_DST:
-    if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+    if (!nlattr_payload_is(attr, sizeof(uint32_t)))
       return MNL_CB_ERROR;
     family = AF_INET;
     break;
   case CTA_IP_V6_SRC:
   case CTA_IP_V6_DST:
-    if (mnl_attr_validate2(attr, MNL_TYPE_BINARY, sizeof(struct in6_addr)) < 0)
+    if (!nlattr_payload_is(attr, sizeof(struct in6_addr)))
       return MNL_CB_ERROR;
     family = AF_INET6;
     break;
@@ -57,27 +57,27 @@ static int parse_ip(const struct nlattr *attr, void *arg) {
   if (p->tuple->l3proto != 0 && p->tuple->l3proto != family)
     return MNL_CB_ERROR;
   p->tuple->l3proto = family;
-  bool is_src = mnl_attr_get_type(attr) == CTA_IP_V4_SRC ||
-                mnl_attr_get_type(attr) == CTA_IP_V6_SRC;
+  bool is_src =
+      nlattr_type(attr) == CTA_IP_V4_SRC || nlattr_type(attr) == CTA_IP_V6_SRC;
   union ct_addr *addr = is_src ? &p->tuple->src : &p->tuple->dst;
   memset(addr, 0, sizeof(*addr));
-  memcpy(addr, mnl_attr_get_payload(attr), mnl_attr_get_payload_len(attr));
+  memcpy(addr, nlattr_payload(attr), attr->nla_len - MNL_ATTR_HDRLEN);
   p->have |= is_src ? HAVE_SRC : HAVE_DST;
   return MNL_CB_OK;
 }
 
 /* Returns the attribute's u16 in host order, or -1 when it is not a u16. */
 static int get_be16(const struct nlattr *attr) {
-  if (mnl_attr_validate(attr, MNL_TYPE_U16) < 0)
+  if (!nlattr_payload_is(attr, sizeof(uint16_t)))
     return -1;
-  return ntohs(mnl_attr_get_u16(attr));
+  return nlattr_be16(attr);
 }
 
 /* Returns the attribute's u8, or -1 when it is not a u8. */
 static int get_u8(const struct nlattr *attr) {
-  if (mnl_attr_validate(attr, MNL_TYPE_U8) < 0)
+  if (!nlattr_payload_is(attr, sizeof(uint8_t)))
     return -1;
-  return mnl_attr_get_u8(attr);
+  return nlattr_u8(attr);
 }
 
 /* ICMP keys its tuples by echo id and type/code instead of ports; ctflow
@@ -85,7 +85,7 @@ static int get_u8(const struct nlattr *attr) {
 static int parse_proto(const struct nlattr *attr, void *arg) {
   struct ct_tuple *t = ((struct tuple_parse *)arg)->tuple;
   int v;
-  switch (mnl_attr_get_type(attr)) {
+  switch (nlattr_type(attr)) {
   case CTA_PROTO_NUM:
     if ((v = get_u8(attr)) < 0)
       return MNL_CB_ERROR;
@@ -121,14 +121,10 @@ static int parse_proto(const struct nlattr *attr, void *arg) {
 }
 
 static int parse_tuple_part(const struct nlattr *attr, void *arg) {
-  switch (mnl_attr_get_type(attr)) {
+  switch (nlattr_type(attr)) {
   case CTA_TUPLE_IP:
-    if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
-      return MNL_CB_ERROR;
     return nlattr_walk_nested(attr, parse_ip, arg);
   case CTA_TUPLE_PROTO:
-    if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
-      return MNL_CB_ERROR;
     return nlattr_walk_nested(attr, parse_proto, arg);
   }
   return MNL_CB_OK;
@@ -137,21 +133,20 @@ static int parse_tuple_part(const struct nlattr *attr, void *arg) {
 /* Returns 0 when attr is a whole tuple (both addresses and the protocol). */
 static int parse_tuple(const struct nlattr *attr, struct ct_tuple *tuple) {
   struct tuple_parse p = {.tuple = tuple};
-  if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0 ||
-      nlattr_walk_nested(attr, parse_tuple_part, &p) < 0)
+  if (nlattr_walk_nested(attr, parse_tuple_part, &p) < 0)
     return -1;
   return p.have == TUPLE_WHOLE ? 0 : -1;
 }
 
 static int parse_counter(const struct nlattr *attr, void *arg) {
   struct ct_counters *c = arg;
-  switch (mnl_attr_get_type(attr)) {
+  switch (nlattr_type(attr)) {
   case CTA_COUNTERS_PACKETS:
   case CTA_COUNTERS_BYTES:
-    if (mnl_attr_validate(attr, MNL_TYPE_U64) < 0)
+    if (!nlattr_payload_is(attr, sizeof(uint64_t)))
       return MNL_CB_ERROR;
-    uint64_t v = be64toh(mnl_attr_get_u64(attr));
-    if (mnl_attr_get_type(attr) == CTA_COUNTERS_PACKETS)
+    uint64_t v = nlattr_be64(attr);
+    if (nlattr_type(attr) == CTA_COUNTERS_PACKETS)
       c->packets = v;
     else
       c->bytes = v;
@@ -160,14 +155,12 @@ static int parse_counter(const struct nlattr *attr, void *arg) {
 }
 
 static int parse_counters(const struct nlattr *attr, struct ct_counters *c) {
-  if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
-    return -1;
   return nlattr_walk_nested(attr, parse_counter, c) < 0 ? -1 : 0;
 }
 
 static int parse_tcp_info(const struct nlattr *attr, void *arg) {
   struct ct_entry *e = arg;
-  if (mnl_attr_get_type(attr) == CTA_PROTOINFO_TCP_STATE) {
+  if (nlattr_type(attr) == CTA_PROTOINFO_TCP_STATE) {
     int v = get_u8(attr);
     if (v < 0)
       return MNL_CB_ERROR;
@@ -178,18 +171,16 @@ static int parse_tcp_info(const struct nlattr *attr, void *arg) {
 }
 
 static int parse_protoinfo(const struct nlattr *attr, void *arg) {
-  if (mnl_attr_get_type(attr) != CTA_PROTOINFO_TCP)
+  if (nlattr_type(attr) != CTA_PROTOINFO_TCP)
     return MNL_CB_OK;
-  if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
-    return MNL_CB_ERROR;
   return nlattr_walk_nested(attr, parse_tcp_info, arg);
 }
 
 /* Returns the attribute's u32 in host order through *v; -1 if not a u32. */
 static int get_be32(const struct nlattr *attr, uint32_t *v) {
-  if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+  if (!nlattr_payload_is(attr, sizeof(uint32_t)))
     return -1;
-  *v = ntohl(mnl_attr_get_u32(attr));
+  *v = nlattr_be32(attr);
   return 0;
 }
 
@@ -202,7 +193,7 @@ static int parse_top(const struct nlattr *attr, void *arg) {
   struct entry_parse *p = arg;
   struct ct_entry *e = p->entry;
   int rc = 0, v;
-  switch (mnl_attr_get_type(attr)) {
+  switch (nlattr_type(attr)) {
   case CTA_TUPLE_ORIG:
     rc = parse_tuple(attr, &e->orig);
     p->have_orig = rc == 0;
@@ -220,8 +211,6 @@ static int parse_top(const struct nlattr *attr, void *arg) {
     e->has_counters = true;
     break;
   case CTA_PROTOINFO:
-    if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
-      return MNL_CB_ERROR;
     rc = nlattr_walk_nested(attr, parse_protoinfo, e) < 0 ? -1 : 0;
     break;
   case CTA_ID:

@@ -26,12 +26,12 @@ const char *kernel_stat_name(unsigned attr) {
 
 static int add_cpu_stat(const struct nlattr *attr, void *arg) {
   struct kernel_stats *s = arg;
-  unsigned type = mnl_attr_get_type(attr);
+  unsigned type = nlattr_type(attr);
   if (kernel_stat_name(type) == NULL)
     return MNL_CB_OK;
-  if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+  if (!nlattr_payload_is(attr, sizeof(uint32_t)))
     return MNL_CB_ERROR;
-  s->cpu[type] += ntohl(mnl_attr_get_u32(attr));
+  s->cpu[type] += nlattr_be32(attr);
   s->reported |= 1u << type;
   return MNL_CB_OK;
 }
@@ -50,12 +50,12 @@ struct global_parse {
 
 static int set_global_stat(const struct nlattr *attr, void *arg) {
   struct global_parse *p = arg;
-  unsigned type = mnl_attr_get_type(attr);
+  unsigned type = nlattr_type(attr);
   if (type != CTA_STATS_GLOBAL_ENTRIES && type != CTA_STATS_GLOBAL_MAX_ENTRIES)
     return MNL_CB_OK;
-  if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+  if (!nlattr_payload_is(attr, sizeof(uint32_t)))
     return MNL_CB_ERROR;
-  uint32_t v = ntohl(mnl_attr_get_u32(attr));
+  uint32_t v = nlattr_be32(attr);
   if (type == CTA_STATS_GLOBAL_ENTRIES)
     p->stats->entries = v;
   else
