@@ -102,11 +102,18 @@ static void count_connection(struct accounting *a, struct host_stats *b,
 static void check_counters(struct accounting *a, const struct ct_entry *e) {
   if (e->has_counters || a->warned_acct)
     return;
-  a->log(LOG_WARNING,
-         "conntrack entries carry no byte counters: connections are "
-         "counted, bytes and packets are not; set "
-         "net.netfilter.nf_conntrack_acct=1 (it applies to entries "
-         "created after it is set)");
+  if (a->acct_enabled)
+    a->log(LOG_NOTICE,
+           "some conntrack entries carry no byte counters: they were created "
+           "while net.netfilter.nf_conntrack_acct was 0 (before "
+           "EnableAccounting set it, or since someone reset it); they count "
+           "as connections, their bytes do not");
+  else
+    a->log(LOG_WARNING,
+           "conntrack entries carry no byte counters: connections are "
+           "counted, bytes and packets are not; set "
+           "net.netfilter.nf_conntrack_acct=1 (it applies to entries "
+           "created after it is set)");
   a->warned_acct = true;
 }
 

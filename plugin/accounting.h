@@ -26,6 +26,9 @@ struct accounting {
   struct hosts hosts;
   uint32_t gen;   /* read generation; flows seen by this read carry it */
   bool baselined; /* a whole dump has set every entry's starting point */
+  /* EnableAccounting made sure nf_conntrack_acct is 1: entries without
+   * counters are older than that, and the user has nothing to set. */
+  bool acct_enabled;
   bool warned_acct, warned_memory;
 };
 

@@ -20,6 +20,10 @@ struct collector_config {
   bool events;             /* count DESTROY events (SPEC: Events) */
   size_t event_buffer;     /* the event socket's buffer to start with */
   size_t event_buffer_max; /* EventBufferSize */
+  /* NetNamespace: the namespace whose table to read, a name under
+   * /run/netns or an absolute path (netns.h); NULL: the caller's. */
+  const char *netns;
+  bool enable_acct; /* EnableAccounting: set nf_conntrack_acct=1 at start */
   log_fn log;
 };
 
@@ -47,8 +51,12 @@ struct collector;
 
 /* Opens the conntrack socket and, with events, subscribes to them before
  * any dump (with nf_conntrack_events=2 only entries created after that
- * send events). Returns NULL after logging why (no permission, no
- * nf_conntrack_netlink, out of memory). */
+ * send events); with enable_acct, sets nf_conntrack_acct=1 first. All of
+ * it in config->netns: the sockets are made there and keep it, and the
+ * calling thread is back where it was on return. Returns NULL after
+ * logging why (no such namespace, no permission, no nf_conntrack_netlink,
+ * out of memory); a failure to set nf_conntrack_acct is logged and not
+ * fatal. */
 struct collector *collector_new(const struct collector_config *config);
 void collector_free(struct collector *collector);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "collector.h"
+#include "netns.h"
 
 #define PLUGIN_NAME "ctflow"
 #define MAX_HOSTS_LIMIT 1000000
@@ -37,6 +38,7 @@ static struct collector_config config;
 static bool local_network_given;
 static bool config_failed;
 static struct collector *collector;
+static char *netns_name; /* config.netns */
 
 static void ctflow_log(int priority, const char *format, ...) {
   char text[512];
@@ -142,12 +144,32 @@ static int config_pending(const oconfig_item_t *ci) {
   return 0;
 }
 
+/* NetNamespace: the name is checked now; the namespace itself at init
+ * (it may be made after collectd reads its configuration). */
+static int config_netns(const oconfig_item_t *ci) {
+  char buf[64], path[PATH_MAX];
+  const char *name = value_text(ci, buf, sizeof(buf));
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING ||
+      netns_path(name, path, sizeof(path)) < 0)
+    return bad_option(ci, name,
+                      "a name under " NETNS_RUN_DIR " or an absolute path "
+                      "in quotes, e.g. \"router\" or \"/proc/1234/ns/net\"");
+  free(netns_name);
+  netns_name = strdup(name);
+  if (netns_name == NULL)
+    return bad_option(ci, name, "a shorter name: out of memory");
+  config.netns = netns_name;
+  return 0;
+}
+
 static void set_defaults(void) {
   localnet_set_default(&config.local);
   config.max_hosts = DEFAULT_MAX_HOSTS;
   config.events = true;
   config.event_buffer = DEFAULT_EVENT_BUFFER;
   config.event_buffer_max = DEFAULT_EVENT_BUFFER_MAX;
+  config.netns = NULL; /* collectd's own */
+  config.enable_acct = false;
   config.log = ctflow_log;
 }
 
@@ -168,14 +190,18 @@ static int config_option(const oconfig_item_t *ci) {
     config.event_buffer_max = (size_t)n;
     return rc;
   }
+  if (strcasecmp(ci->key, "NetNamespace") == 0)
+    return config_netns(ci);
+  if (strcasecmp(ci->key, "EnableAccounting") == 0)
+    return config_bool(ci, &config.enable_acct);
   if (strcasecmp(ci->key, "TopFlows") == 0 ||
       strcasecmp(ci->key, "FlowKey") == 0)
     return config_pending(ci);
   char buf[64];
   ctflow_log(LOG_ERR,
              "unknown option %s (value \"%s\"; known: LocalNetwork, "
-             "MaxHosts, Events, EventBufferSize, TopFlows, FlowKey); not "
-             "starting",
+             "MaxHosts, Events, EventBufferSize, NetNamespace, "
+             "EnableAccounting, TopFlows, FlowKey); not starting",
              ci->key, value_text(ci, buf, sizeof(buf)));
   config_failed = true;
   return -1;
@@ -289,6 +315,9 @@ static int ctflow_read(void) {
 static int ctflow_shutdown(void) {
   collector_free(collector);
   collector = NULL;
+  config.netns = NULL;
+  free(netns_name);
+  netns_name = NULL;
   return 0;
 }
 
