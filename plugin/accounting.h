@@ -29,7 +29,7 @@ struct accounting {
   /* EnableAccounting made sure nf_conntrack_acct is 1: entries without
    * counters are older than that, and the user has nothing to set. */
   bool acct_enabled;
-  bool warned_acct, warned_memory;
+  bool warned_acct, warned_memory, warned_offload;
 };
 
 /* Returns 0, or -1 when out of memory. local must outlive a. */
@@ -41,7 +41,8 @@ void accounting_free(struct accounting *a);
 void accounting_begin_read(struct accounting *a);
 
 /* Adds entry: its growth since the last read to its host and to total, and
- * it to the connection gauges unless this read already had it. */
+ * it to the connection gauges unless this read already had it (and to the
+ * offloaded gauge when a flowtable has taken it over). */
 void accounting_add(struct accounting *a, const struct ct_entry *entry);
 
 /* Counts the DESTROY event of entry: its final counters minus what was

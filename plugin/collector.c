@@ -260,6 +260,7 @@ static int copy_report(struct collector *c) {
   memcpy(c->report.buckets, h->buckets, h->count * sizeof(*h->buckets));
   c->report.count = h->count;
   memcpy(c->report.tcp_states, h->tcp_states, sizeof(h->tcp_states));
+  c->report.offloaded = h->offloaded;
   c->report.self.flows = flowtable_count(c->accounting.flows);
   c->report.self.memory = accounting_memory(&c->accounting);
   c->report.self.flow_memory = flowtable_memory(c->accounting.flows);

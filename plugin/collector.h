@@ -43,6 +43,7 @@ struct report {
   struct host_stats *buckets; /* [0] total, [1] other, then hosts */
   size_t count;
   uint32_t tcp_states[TCP_STATES];
+  uint32_t offloaded; /* entries a flowtable has taken over */
   struct kernel_stats kernel;
   struct self_stats self;
 };
