@@ -157,7 +157,7 @@ static int config_netns(const oconfig_item_t *ci) {
   free(netns_name);
   netns_name = strdup(name);
   if (netns_name == NULL)
-    return bad_option(ci, name, "a shorter name: out of memory");
+    return bad_option(ci, name, "memory to keep it (out of memory)");
   config.netns = netns_name;
   return 0;
 }
