@@ -1,6 +1,7 @@
 /* accounting.c: every byte once (SPEC, "Accounting", rules 1, 2, 4, 5, 6). */
 #include "accounting.h"
 
+#include <libnetfilter_conntrack/linux_nf_conntrack_common.h>
 #include <stdlib.h>
 #include <syslog.h>
 
@@ -122,16 +123,41 @@ static void count_connection(struct accounting *a, struct host_stats *b,
     warn_memory(a, "peers are undercounted");
 }
 
+/* A flowtable (nftables `flow add @ft`) forwards an offloaded entry's
+ * packets past conntrack, and adds them to its counters only when the
+ * flowtable has the counter flag (NF_FLOWTABLE_COUNTER, in the kernel's
+ * nf_flow_table_ip.c; hardware offload adds the device's statistics
+ * periodically, likewise only with it). ctflow cannot see the flag. */
+static void count_offloaded(struct accounting *a, const struct ct_entry *e) {
+  if (!(e->status & (IPS_OFFLOAD | IPS_HW_OFFLOAD)))
+    return;
+  a->hosts.offloaded++;
+  if (a->warned_offload)
+    return;
+  a->log(LOG_WARNING,
+         "conntrack entries are offloaded to a flowtable: their byte "
+         "counters stay behind the traffic unless the flowtable has the "
+         "counter flag (nftables: `counter` in the flowtable's block)");
+  a->warned_offload = true;
+}
+
 /* Rule 6: the kernel adds counters to entries created while
  * nf_conntrack_acct is 1; the others count as connections only. */
 static void check_counters(struct accounting *a, const struct ct_entry *e) {
   if (e->has_counters || a->warned_acct)
     return;
-  a->log(LOG_WARNING,
-         "conntrack entries carry no byte counters: connections are "
-         "counted, bytes and packets are not; set "
-         "net.netfilter.nf_conntrack_acct=1 (it applies to entries "
-         "created after it is set)");
+  if (a->acct_enabled)
+    a->log(LOG_NOTICE,
+           "some conntrack entries carry no byte counters: they were created "
+           "while net.netfilter.nf_conntrack_acct was 0 (before "
+           "EnableAccounting set it, or since someone reset it); they count "
+           "as connections, their bytes do not");
+  else
+    a->log(LOG_WARNING,
+           "conntrack entries carry no byte counters: connections are "
+           "counted, bytes and packets are not; set "
+           "net.netfilter.nf_conntrack_acct=1 (it applies to entries "
+           "created after it is set)");
   a->warned_acct = true;
 }
 
@@ -158,6 +184,7 @@ void accounting_add(struct accounting *a, const struct ct_entry *e) {
   if (f != NULL && first_sight && a->baselined)
     count_new(a, b);
   count_connection(a, b, e, &o);
+  count_offloaded(a, e);
 }
 
 void accounting_end(struct accounting *a, const struct ct_entry *e) {

@@ -28,7 +28,10 @@ struct accounting {
   struct flowkeys *keys; /* NULL unless flow keys are tracked (TopFlows) */
   uint32_t gen;          /* read generation; flows seen by this read carry it */
   bool baselined;        /* a whole dump has set every entry's starting point */
-  bool warned_acct, warned_memory;
+  /* EnableAccounting made sure nf_conntrack_acct is 1: entries without
+   * counters are older than that, and the user has nothing to set. */
+  bool acct_enabled;
+  bool warned_acct, warned_memory, warned_offload;
 };
 
 /* Returns 0, or -1 when out of memory. local must outlive a. */
@@ -45,7 +48,8 @@ int accounting_track_keys(struct accounting *a, enum flow_key_kind kind,
 void accounting_begin_read(struct accounting *a);
 
 /* Adds entry: its growth since the last read to its host and to total, and
- * it to the connection gauges unless this read already had it. */
+ * it to the connection gauges unless this read already had it (and to the
+ * offloaded gauge when a flowtable has taken it over). */
 void accounting_add(struct accounting *a, const struct ct_entry *entry);
 
 /* Counts the DESTROY event of entry: its final counters minus what was

@@ -10,16 +10,21 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ct_parse.h"
 #include "ctnetlink.h"
 #include "events.h"
+#include "netns.h"
+#include "sysctl.h"
 
-#define EVENTS_SYSCTL "/proc/sys/net/netfilter/nf_conntrack_events"
+#define EVENTS_SYSCTL "net.netfilter.nf_conntrack_events"
+#define ACCT_SYSCTL "net.netfilter.nf_conntrack_acct"
 
 struct collector {
   struct collector_config config;
   pthread_mutex_t lock; /* guards accounting */
+  int netns;            /* NetNamespace's file, or -1: the caller's */
   struct ctnetlink nl;
   struct accounting accounting;
   struct events *events;
@@ -34,20 +39,17 @@ static void on_destroy(const struct ct_entry *e, void *arg) {
 }
 
 /* Returns whether the kernel sends events: nf_conntrack_events is 1 or 2
- * ("auto": once someone listens). Logs why not. */
+ * ("auto": once someone listens). Logs why not. Runs in the namespace. */
 static bool kernel_sends_events(const struct collector_config *config) {
-  FILE *f = fopen(EVENTS_SYSCTL, "r");
   int value = -1;
-  if (f) {
-    if (fscanf(f, "%d", &value) != 1)
-      value = -1;
-    fclose(f);
-  }
+  if (sysctl_get(EVENTS_SYSCTL, &value) < 0)
+    value = -1;
   if (value == 0)
     config->log(LOG_WARNING,
-                "net.netfilter.nf_conntrack_events is 0: the kernel sends no "
-                "DESTROY events, so ended entries lose their tail as with "
-                "Events false; set it to 2 (or 1) to count every byte");
+                "%s is 0: the kernel sends no DESTROY events, so ended "
+                "entries lose their tail as with Events false; set it to 2 "
+                "(or 1) to count every byte",
+                EVENTS_SYSCTL);
   else if (value < 0)
     config->log(LOG_WARNING,
                 "cannot read " EVENTS_SYSCTL ": the kernel has no conntrack "
@@ -55,10 +57,105 @@ static bool kernel_sends_events(const struct collector_config *config) {
   return value > 0;
 }
 
+/* EnableAccounting: the kernel gives counters to entries created while
+ * nf_conntrack_acct is 1, so ctflow sets it before it subscribes and
+ * dumps. Runs in the namespace. Failing is not fatal: ctflow counts
+ * connections then, as with nf_conntrack_acct=0 (SPEC, rule 6). */
+static void enable_accounting(struct collector *c) {
+  const char *ns = c->config.netns ? c->config.netns : "collectd's own";
+  int was = -1;
+  if (sysctl_get(ACCT_SYSCTL, &was) == 0 && was == 1) {
+    c->config.log(LOG_INFO,
+                  "EnableAccounting: " ACCT_SYSCTL " is 1 already in network "
+                  "namespace %s",
+                  ns);
+  } else if (sysctl_set(ACCT_SYSCTL, 1) == 0) {
+    c->config.log(LOG_INFO,
+                  "EnableAccounting: set " ACCT_SYSCTL "=1 in network "
+                  "namespace %s (it was %d): entries created from now on "
+                  "carry byte counters",
+                  ns, was);
+  } else {
+    c->config.log(LOG_ERR,
+                  "EnableAccounting: cannot set " ACCT_SYSCTL "=1 in network "
+                  "namespace %s: %s; counting connections only, not bytes",
+                  ns, strerror(errno));
+    return;
+  }
+  c->accounting.acct_enabled = true;
+}
+
 static struct collector *fail(struct collector *c, const char *what) {
   c->config.log(LOG_ERR, "%s", what);
   collector_free(c);
   return NULL;
+}
+
+/* Opens NetNamespace into c->netns. Returns 0, or -1 after logging why
+ * (SPEC: an error naming the option and the value). */
+static int open_netns(struct collector *c) {
+  const char *name = c->config.netns;
+  char path[4096];
+  if (netns_path(name, path, sizeof(path)) < 0) {
+    c->config.log(LOG_ERR,
+                  "option NetNamespace: bad value \"%s\": expected a name "
+                  "under " NETNS_RUN_DIR " or an absolute path; not starting",
+                  name);
+    return -1;
+  }
+  c->netns = netns_open(path);
+  if (c->netns >= 0)
+    return 0;
+  const char *why = errno == ENOENT   ? "no such namespace"
+                    : errno == EINVAL ? "not a network namespace"
+                                      : strerror(errno);
+  c->config.log(LOG_ERR,
+                "option NetNamespace \"%s\": cannot open %s: %s; not "
+                "starting",
+                name, path, why);
+  return -1;
+}
+
+/* Sets and reads the namespace's settings, from inside it: with
+ * EnableAccounting nf_conntrack_acct, then nf_conntrack_events. Returns
+ * whether to listen to events, or -1 after logging why the calling thread
+ * could not get in or back. */
+static int read_settings(struct collector *c) {
+  const struct collector_config *config = &c->config;
+  int saved;
+  if (netns_enter(c->netns, &saved) < 0) {
+    config->log(LOG_ERR, "cannot enter network namespace %s: %s", config->netns,
+                strerror(errno));
+    return -1;
+  }
+  if (config->enable_acct)
+    enable_accounting(c);
+  bool events = config->events && kernel_sends_events(config);
+  if (netns_leave(saved) < 0) {
+    config->log(LOG_ERR,
+                "cannot return from network namespace %s: %s; a collectd "
+                "thread stays in it",
+                config->netns, strerror(errno));
+    return -1;
+  }
+  return events;
+}
+
+static void start_events(struct collector *c) {
+  const struct collector_config *config = &c->config;
+  struct events_config ec = {
+      .buffer_size = config->event_buffer,
+      .buffer_max = config->event_buffer_max,
+      .netns = c->netns,
+      .lock = &c->lock,
+      .on_destroy = on_destroy,
+      .arg = &c->accounting,
+      .log = config->log,
+  };
+  c->events = events_start(&ec);
+  if (c->events == NULL)
+    config->log(LOG_WARNING, "going on without events, as with Events "
+                             "false: ended entries lose their tail");
 }
 
 struct collector *collector_new(const struct collector_config *config) {
@@ -68,6 +165,7 @@ struct collector *collector_new(const struct collector_config *config) {
     return NULL;
   }
   c->config = *config;
+  c->netns = -1;
   pthread_mutex_init(&c->lock, NULL);
   c->nl.batch_lock = &c->lock;
   if (accounting_init(&c->accounting, &c->config.local, config->max_hosts,
@@ -79,28 +177,27 @@ struct collector *collector_new(const struct collector_config *config) {
        (c->report.top = calloc(config->top_flows, sizeof(*c->report.top))) ==
            NULL))
     return fail(c, "out of memory");
-  if (ctnetlink_open(&c->nl) < 0) {
-    char why[256];
+  if (config->netns && open_netns(c) < 0) {
+    collector_free(c);
+    return NULL;
+  }
+  if (ctnetlink_open(&c->nl, c->netns) < 0) {
+    char why[512];
     snprintf(why, sizeof(why),
-             "cannot open the conntrack netlink socket: %s (ctflow needs "
-             "CAP_NET_ADMIN and the nf_conntrack_netlink module)",
-             strerror(errno));
+             "cannot open the conntrack netlink socket%s%s: %s (ctflow needs "
+             "CAP_NET_ADMIN%s and the nf_conntrack_netlink module)",
+             config->netns ? " in network namespace " : "",
+             config->netns ? config->netns : "", strerror(errno),
+             config->netns ? ", CAP_SYS_ADMIN to enter the namespace" : "");
     return fail(c, why);
   }
-  if (config->events && kernel_sends_events(config)) {
-    struct events_config ec = {
-        .buffer_size = config->event_buffer,
-        .buffer_max = config->event_buffer_max,
-        .lock = &c->lock,
-        .on_destroy = on_destroy,
-        .arg = &c->accounting,
-        .log = config->log,
-    };
-    c->events = events_start(&ec);
-    if (c->events == NULL)
-      config->log(LOG_WARNING, "going on without events, as with Events "
-                               "false: ended entries lose their tail");
+  int events = read_settings(c);
+  if (events < 0) {
+    collector_free(c);
+    return NULL;
   }
+  if (events)
+    start_events(c);
   return c;
 }
 
@@ -109,6 +206,8 @@ void collector_free(struct collector *c) {
     return;
   events_stop(c->events);
   ctnetlink_close(&c->nl);
+  if (c->netns >= 0)
+    close(c->netns);
   accounting_free(&c->accounting);
   pthread_mutex_destroy(&c->lock);
   free(c->report.buckets);
@@ -168,6 +267,7 @@ static int copy_report(struct collector *c) {
   memcpy(c->report.buckets, h->buckets, h->count * sizeof(*h->buckets));
   c->report.count = h->count;
   memcpy(c->report.tcp_states, h->tcp_states, sizeof(h->tcp_states));
+  c->report.offloaded = h->offloaded;
   struct flowkeys *keys = c->accounting.keys;
   if (keys) {
     c->report.top_count = flowkeys_end_interval(

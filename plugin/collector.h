@@ -24,6 +24,10 @@ struct collector_config {
   enum flow_key_kind flow_key; /* FlowKey */
   size_t max_flow_keys;        /* MaxFlowKeys: keys tracked at most */
   uint32_t flow_key_idle;      /* intervals without traffic before a key goes */
+  /* NetNamespace: the namespace whose table to read, a name under
+   * /run/netns or an absolute path (netns.h); NULL: the caller's. */
+  const char *netns;
+  bool enable_acct; /* EnableAccounting: set nf_conntrack_acct=1 at start */
   log_fn log;
 };
 
@@ -43,6 +47,7 @@ struct report {
   struct host_stats *buckets; /* [0] total, [1] other, then hosts */
   size_t count;
   uint32_t tcp_states[TCP_STATES];
+  uint32_t offloaded; /* entries a flowtable has taken over */
   struct kernel_stats kernel;
   struct self_stats self;
   /* Top flows (TopFlows > 0): the interval's heaviest keys, heaviest
@@ -56,8 +61,12 @@ struct collector;
 
 /* Opens the conntrack socket and, with events, subscribes to them before
  * any dump (with nf_conntrack_events=2 only entries created after that
- * send events). Returns NULL after logging why (no permission, no
- * nf_conntrack_netlink, out of memory). */
+ * send events); with enable_acct, sets nf_conntrack_acct=1 first. All of
+ * it in config->netns: the sockets are made there and keep it, and the
+ * calling thread is back where it was on return. Returns NULL after
+ * logging why (no such namespace, no permission, no nf_conntrack_netlink,
+ * out of memory); a failure to set nf_conntrack_acct is logged and not
+ * fatal. */
 struct collector *collector_new(const struct collector_config *config);
 void collector_free(struct collector *collector);
 

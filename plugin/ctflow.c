@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "collector.h"
+#include "netns.h"
 
 #define PLUGIN_NAME "ctflow"
 #define MAX_HOSTS_LIMIT 1000000
@@ -44,6 +45,7 @@ static struct collector_config config;
 static bool local_network_given;
 static bool config_failed;
 static struct collector *collector;
+static char *netns_name; /* config.netns */
 
 static void ctflow_log(int priority, const char *format, ...) {
   char text[512];
@@ -150,6 +152,24 @@ static int config_flow_key(const oconfig_item_t *ci) {
   return bad_option(ci, key, "\"conversation\" or \"5tuple\"");
 }
 
+/* NetNamespace: the name is checked now; the namespace itself at init
+ * (it may be made after collectd reads its configuration). */
+static int config_netns(const oconfig_item_t *ci) {
+  char buf[64], path[PATH_MAX];
+  const char *name = value_text(ci, buf, sizeof(buf));
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING ||
+      netns_path(name, path, sizeof(path)) < 0)
+    return bad_option(ci, name,
+                      "a name under " NETNS_RUN_DIR " or an absolute path "
+                      "in quotes, e.g. \"router\" or \"/proc/1234/ns/net\"");
+  free(netns_name);
+  netns_name = strdup(name);
+  if (netns_name == NULL)
+    return bad_option(ci, name, "memory to keep it (out of memory)");
+  config.netns = netns_name;
+  return 0;
+}
+
 static void set_defaults(void) {
   localnet_set_default(&config.local);
   config.max_hosts = DEFAULT_MAX_HOSTS;
@@ -160,6 +180,8 @@ static void set_defaults(void) {
   config.flow_key = FLOW_KEY_CONVERSATION;
   config.max_flow_keys = DEFAULT_MAX_FLOW_KEYS;
   config.flow_key_idle = FLOW_KEY_IDLE;
+  config.netns = NULL; /* collectd's own */
+  config.enable_acct = false;
   config.log = ctflow_log;
 }
 
@@ -192,14 +214,16 @@ static int config_option(const oconfig_item_t *ci) {
     config.max_flow_keys = (size_t)n;
     return rc;
   }
+  if (strcasecmp(ci->key, "NetNamespace") == 0)
+    return config_netns(ci);
+  if (strcasecmp(ci->key, "EnableAccounting") == 0)
+    return config_bool(ci, &config.enable_acct);
   char buf[64];
-  ctflow_log(
-      LOG_ERR,
-      "unknown option %s (value \"%s\"; known: LocalNetwork, "
-      "MaxHosts, Events, EventBufferSize, TopFlows, FlowKey, MaxFlowKeys); "
-      "not "
-      "starting",
-      ci->key, value_text(ci, buf, sizeof(buf)));
+  ctflow_log(LOG_ERR,
+             "unknown option %s (value \"%s\"; known: LocalNetwork, "
+             "MaxHosts, Events, EventBufferSize, TopFlows, FlowKey, "
+             "MaxFlowKeys, NetNamespace, EnableAccounting); not starting",
+             ci->key, value_text(ci, buf, sizeof(buf)));
   config_failed = true;
   return -1;
 }
@@ -315,6 +339,7 @@ static int ctflow_read(void) {
   for (int s = 1; s < TCP_STATES; s++)
     dispatch_gauge("total", "tcp_connections", tcp_state_names[s],
                    r->tcp_states[s]);
+  dispatch_gauge("total", "current_connections", "offloaded", r->offloaded);
   dispatch_kernel(&r->kernel);
   dispatch_gauge("self", "duration", "read", r->self.read_seconds);
   dispatch_gauge("self", "count", "flows", (double)r->self.flows);
@@ -328,6 +353,9 @@ static int ctflow_read(void) {
 static int ctflow_shutdown(void) {
   collector_free(collector);
   collector = NULL;
+  config.netns = NULL;
+  free(netns_name);
+  netns_name = NULL;
   return 0;
 }
 

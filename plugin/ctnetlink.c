@@ -8,8 +8,17 @@
 #include <sys/socket.h>
 #include <time.h>
 
-int ctnetlink_open(struct ctnetlink *ct) {
+#include "netns.h"
+
+/* Returns 0 after opening ct's socket in ct->netns. Only creating it needs
+ * the namespace: a socket keeps the one it was made in. */
+static int open_socket(struct ctnetlink *ct) {
+  int saved;
+  if (netns_enter(ct->netns, &saved) < 0)
+    return -1;
   ct->nl = mnl_socket_open(NETLINK_NETFILTER);
+  if (netns_leave(saved) < 0)
+    ctnetlink_close(ct);
   if (ct->nl == NULL)
     return -1;
   if (mnl_socket_bind(ct->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
@@ -22,6 +31,11 @@ int ctnetlink_open(struct ctnetlink *ct) {
   ct->portid = mnl_socket_get_portid(ct->nl);
   ct->seq = (unsigned)time(NULL);
   return 0;
+}
+
+int ctnetlink_open(struct ctnetlink *ct, int netns) {
+  ct->netns = netns;
+  return open_socket(ct);
 }
 
 void ctnetlink_close(struct ctnetlink *ct) {
@@ -48,14 +62,14 @@ static size_t build_request(struct ctnetlink *ct, uint8_t msg_type,
 static int reopen(struct ctnetlink *ct) {
   int saved = errno;
   ctnetlink_close(ct);
-  int rc = ctnetlink_open(ct);
+  int rc = open_socket(ct);
   errno = saved;
   return rc;
 }
 
 int ctnetlink_request(struct ctnetlink *ct, uint8_t msg_type, uint16_t flags,
                       mnl_cb_t cb, void *arg) {
-  if (ct->nl == NULL && ctnetlink_open(ct) < 0)
+  if (ct->nl == NULL && open_socket(ct) < 0)
     return -1;
   size_t len = build_request(ct, msg_type, flags);
   if (mnl_socket_sendto(ct->nl, ct->buf, len) < 0)

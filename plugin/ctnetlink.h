@@ -13,6 +13,10 @@
 
 struct ctnetlink {
   struct mnl_socket *nl;
+  /* The network namespace (netns.h) every socket of ct is created in, also
+   * when an error makes ctnetlink_request() replace it; -1: the caller's.
+   * Not ct's own: its owner closes it after ctnetlink_close(). */
+  int netns;
   unsigned portid;
   unsigned seq;
   /* When set, held while the callbacks of each received batch run: others
@@ -21,18 +25,20 @@ struct ctnetlink {
   char buf[CTNETLINK_BUFFER_SIZE];
 };
 
-/* Opens the socket in the caller's network namespace; batch_lock is kept.
- * Returns 0, or -1 with errno (EPERM without CAP_NET_ADMIN, EPROTONOSUPPORT
+/* Opens the socket in network namespace netns (from netns_open(), or -1
+ * for the caller's), entering it on the calling thread for that moment
+ * only; batch_lock is kept. Returns 0, or -1 with errno (EPERM without
+ * CAP_NET_ADMIN, or without CAP_SYS_ADMIN to enter netns; EPROTONOSUPPORT
  * without nfnetlink). */
-int ctnetlink_open(struct ctnetlink *ct);
+int ctnetlink_open(struct ctnetlink *ct, int netns);
 void ctnetlink_close(struct ctnetlink *ct);
 
 /* Sends the conntrack request msg_type (IPCTNL_MSG_CT_*) for both address
  * families with flags (NLM_F_DUMP for a dump, NLM_F_ACK for a single reply)
  * and calls cb on every reply message until the kernel is done. Returns 0,
  * or -1 with errno: the kernel's error, the socket's, or ECANCELED when cb
- * returned MNL_CB_ERROR. After an error the socket is reopened, so that no
- * stale reply can reach the next request. */
+ * returned MNL_CB_ERROR. After an error the socket is reopened (in
+ * ct->netns), so that no stale reply can reach the next request. */
 int ctnetlink_request(struct ctnetlink *ct, uint8_t msg_type, uint16_t flags,
                       mnl_cb_t cb, void *arg);
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "ct_parse.h"
+#include "netns.h"
 
 /* One event is one datagram of a few hundred bytes. */
 #define EVENT_BUFFER 8192
@@ -150,8 +151,13 @@ static void *reader(void *arg) {
 
 /* Returns 0 after subscribing the socket to DESTROY events. */
 static int subscribe(struct events *ev) {
-  int group = NFNLGRP_CONNTRACK_DESTROY;
+  int group = NFNLGRP_CONNTRACK_DESTROY, saved;
+  /* A socket hears the events of the namespace it was made in. */
+  if (netns_enter(ev->config.netns, &saved) < 0)
+    return -1;
   ev->nl = mnl_socket_open(NETLINK_NETFILTER);
+  if (netns_leave(saved) < 0)
+    return -1;
   if (ev->nl == NULL || mnl_socket_bind(ev->nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
       mnl_socket_setsockopt(ev->nl, NETLINK_ADD_MEMBERSHIP, &group,
                             sizeof(group)) < 0)

@@ -15,8 +15,9 @@
 #include "ct_entry.h"
 
 struct events_config {
-  size_t buffer_size;    /* the socket's receive buffer to start with */
-  size_t buffer_max;     /* EventBufferSize: how far overflows grow it */
+  size_t buffer_size; /* the socket's receive buffer to start with */
+  size_t buffer_max;  /* EventBufferSize: how far overflows grow it */
+  int netns; /* the namespace to listen in (netns.h), or -1: the caller's */
   pthread_mutex_t *lock; /* held while on_destroy runs */
   void (*on_destroy)(const struct ct_entry *entry, void *arg);
   void *arg;
@@ -25,8 +26,10 @@ struct events_config {
 
 struct events;
 
-/* Subscribes to DESTROY events and starts the reader. Returns NULL after
- * logging why (no permission, no event support in the kernel). */
+/* Subscribes to DESTROY events and starts the reader. The socket is made
+ * in config->netns; the reader stays in the caller's namespace (it only
+ * reads the socket). Returns NULL after logging why (no permission, no
+ * event support in the kernel). */
 struct events *events_start(const struct events_config *config);
 
 /* Stops and joins the reader, closes the socket. */

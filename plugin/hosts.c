@@ -91,6 +91,7 @@ void hosts_begin_read(struct hosts *h) {
     h->buckets[i].peers = 0;
   }
   memset(h->tcp_states, 0, sizeof(h->tcp_states));
+  h->offloaded = 0;
   peerset_clear(&h->peers);
 }
 

@@ -46,6 +46,7 @@ struct hosts {
   size_t max_hosts;
   struct peerset peers;            /* (bucket, remote address) seen this read */
   uint32_t tcp_states[TCP_STATES]; /* TCP entries of the table per state */
+  uint32_t offloaded; /* entries of the table a flowtable has taken over */
 };
 
 /* Returns 0, or -1 when out of memory. */

@@ -1,7 +1,10 @@
 #!/bin/bash
 # bad_option.sh: a bad value in <Plugin ctflow> (SPEC, "Configuration")
 # makes ctflow log one clear error naming the option and the value and
-# refuse to start, while collectd and its other plugins keep running.
+# refuse to start, while collectd and its other plugins keep running. A
+# NetNamespace that does not exist, or is no network namespace, is refused
+# likewise when ctflow starts (the namespace may be made after collectd
+# reads its configuration).
 # Each case runs its own collectd (ctflow, load, csv), all at once; a
 # control case with a good configuration shows that ctflow does write
 # series when it starts, so "no ctflow series" means something.
@@ -28,6 +31,10 @@ CASES=(
   'negative MaxHosts|MaxHosts -1|MaxHosts|-1'
   'unknown FlowKey|FlowKey "foo"|FlowKey|foo'
   'non-boolean Events|Events "maybe"|Events|maybe'
+  "missing NetNamespace|NetNamespace \"ctfs-absent$$\"|NetNamespace|ctfs-absent$$"
+  'NetNamespace not a name|NetNamespace "lan/router"|NetNamespace|lan/router'
+  'NetNamespace not a namespace|NetNamespace "/proc/self/ns/uts"|NetNamespace|/proc/self/ns/uts'
+  'non-boolean EnableAccounting|EnableAccounting 1|EnableAccounting|1'
 )
 
 cleanup() {

@@ -54,6 +54,15 @@
 #   ctfi_ok TEXT / ctfi_not_ok TEXT
 #                             print "ok - TEXT" / "not ok - TEXT" and count it
 #   ctfi_check TEXT CMD...    ok when CMD succeeds
+#   ctfi_log_once DIR PATTERN SEVERITY WHAT
+#                             two checks: collectd's log in DIR has exactly
+#                             one line that matches grep PATTERN, and it is
+#                             ctflow's at SEVERITY ("[SEVERITY] ctflow: ");
+#                             WHAT says what the line is
+#   ctfi_close TEXT CTFLOW TRUTH
+#                             ok when CTFLOW is within 0.1% of TRUTH (SPEC's
+#                             bound; equal when TRUTH is 0); prints both and
+#                             the relative error
 #   ctfi_finish               print "N passed, N failed"; exit 0 only when
 #                             none failed and some passed
 #   ctfi_traps CLEANUP        run function CLEANUP on exit; a test that
@@ -266,6 +275,28 @@ ctfi_check() {
   local text=$1
   shift
   if "$@"; then ctfi_ok "$text"; else ctfi_not_ok "$text"; fi
+}
+
+ctfi_log_once() {
+  local log=$1/collectd.log pattern=$2 severity=$3 what=$4 n line
+  n=$(grep -c -- "$pattern" "$log" || true)
+  line=$(grep -m1 -- "$pattern" "$log" || true)
+  ctfi_check "$what: one line in the log (found $n)" test "$n" = 1
+  ctfi_check "$what: that line is ctflow's $severity: ${line:-none}" \
+    grep -qF "[$severity] ctflow: " <<<"$line"
+}
+
+ctfi_close() {
+  local err
+  if err=$(awk -v c="$2" -v t="$3" 'BEGIN {
+      e = (t == 0) ? (c == 0 ? 0 : 1) : (c - t) / t
+      if (e < 0) e = -e
+      printf "%.4f%%", 100 * e
+      exit !(c != "none" && e <= 0.001) }'); then
+    ctfi_ok "$1: ctflow $2, nft $3, error $err"
+  else
+    ctfi_not_ok "$1: ctflow $2, nft $3, error $err (SPEC: at most 0.1%)"
+  fi
 }
 
 ctfi_finish() {

@@ -44,6 +44,9 @@
 #                                  (applies to entries created afterwards)
 #   topo_counters PREFIX           print "NAME PACKETS BYTES" per truth counter
 #   topo_counter PREFIX NAME       print "PACKETS BYTES" of one counter
+#   topo_growth BEFORE AFTER NAME  print "PACKETS BYTES": how much counter
+#                                  NAME grew from file BEFORE to file AFTER
+#                                  (two saved topo_counters outputs)
 #
 # Traffic (each bounded in size and, through timeout(1), in time; each
 # returns non-zero when the exchange did not complete):
@@ -447,6 +450,11 @@ topo_counters() {
 topo_counter() {
   topo_counters "$1" | awk -v n="$2" '$1 == n { print $2, $3; found = 1 }
     END { exit !found }'
+}
+
+topo_growth() {
+  awk -v n="$3" 'FNR == 1 { file++ } $1 == n { p[file] = $2; b[file] = $3 }
+    END { if (!(1 in p) || !(2 in p)) exit 1; print p[2] - p[1], b[2] - b[1] }' "$1" "$2"
 }
 
 topo_tcp() {

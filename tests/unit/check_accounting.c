@@ -11,26 +11,10 @@
 
 #include "accounting.h"
 #include "entries.h"
+#include "logs.h"
 
 static struct localnet local;
 static struct accounting acct;
-
-/* What the accounting logged. */
-static int logs;
-static int log_priority;
-static char last_log[512];
-
-static void record_log(int priority, const char *format, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void record_log(int priority, const char *format, ...) {
-  va_list ap;
-  va_start(ap, format);
-  vsnprintf(last_log, sizeof(last_log), format, ap);
-  va_end(ap);
-  log_priority = priority;
-  logs++;
-}
 
 /* The café's usual entries: the laptop browsing (masqueraded), the phone
  * asking the resolver, a visitor on the port-forwarded server. Counters
@@ -46,7 +30,7 @@ static void start(size_t max_hosts) {
 static void setup(void) {
   localnet_cafe(&local);
   start(4096);
-  logs = 0;
+  logs_clear();
   entry_browsing(&web, 1);
   entry_udp(&dns, PHONE, 5353, RESOLVER, 53);
   dns.id = 2;
@@ -285,6 +269,19 @@ START_TEST(entries_without_counters_bring_one_warning_naming_the_sysctl) {
   ck_assert_int_eq(logs, 1);
   ck_assert_int_eq(log_priority, LOG_WARNING);
   ck_assert_ptr_nonnull(strstr(last_log, "net.netfilter.nf_conntrack_acct"));
+}
+END_TEST
+
+/* EnableAccounting set nf_conntrack_acct=1: entries without counters are
+ * older than that, and there is nothing for the user to set. */
+START_TEST(after_enable_accounting_entries_without_counters_bring_a_notice) {
+  acct.acct_enabled = true;
+  web.has_counters = dns.has_counters = false;
+  for (int i = 0; i < 3; i++)
+    read_whole(&web, &dns);
+  ck_assert_int_eq(logs, 1);
+  ck_assert_int_eq(log_priority, LOG_NOTICE);
+  ck_assert_ptr_nonnull(strstr(last_log, "EnableAccounting"));
 }
 END_TEST
 
@@ -718,6 +715,9 @@ static Suite *accounting_suite(void) {
   tcase_add_test(acct_off, entries_without_counters_add_no_bytes);
   tcase_add_test(acct_off,
                  entries_without_counters_bring_one_warning_naming_the_sysctl);
+  tcase_add_test(
+      acct_off,
+      after_enable_accounting_entries_without_counters_bring_a_notice);
   tcase_add_test(acct_off, entries_with_counters_bring_no_warning);
   suite_add_tcase(s, acct_off);
 
