@@ -46,6 +46,7 @@ struct source {
   struct file_identity read_as;
   bool read;  /* read once at least: its entries are the file's */
   int failed; /* errno of the failure last warned about; 0 when readable */
+  size_t bad_lines, first_bad; /* those last warned about */
 };
 
 struct index_entry {
@@ -353,9 +354,9 @@ static bool same_file(const struct file_identity *a, const struct stat *st) {
          a->mtime.tv_nsec == b.mtime.tv_nsec;
 }
 
-/* Reads the lines of f into fresh. Returns 0, or -1 with errno when the
- * file could not be read whole. */
-static int read_lines(struct names *n, const char *path, FILE *f,
+/* Reads the lines of s's file f into fresh. Returns 0, or -1 with errno
+ * when the file could not be read whole. */
+static int read_lines(struct names *n, struct source *s, FILE *f,
                       struct source *fresh) {
   char *text = NULL;
   size_t size = 0, number = 0, bad = 0, first_bad = 0;
@@ -385,12 +386,15 @@ static int read_lines(struct names *n, const char *path, FILE *f,
     errno = err;
     return -1;
   }
-  /* One warning a read: a lease file is read again on every renewal, and
-   * the first bad line is what the user needs to find the rest. */
-  if (bad > 0)
+  /* One warning for the same bad lines, not one a read: a lease file is
+   * read again on every renewal. The first bad line is what the user needs
+   * to find the rest. */
+  if (bad > 0 && (bad != s->bad_lines || first_bad != s->first_bad))
     n->log(LOG_WARNING,
            "HostsFile %s: skipped %zu bad line%s; the first, line %zu, %s",
-           path, bad, bad == 1 ? "" : "s", first_bad, first.why);
+           s->path, bad, bad == 1 ? "" : "s", first_bad, first.why);
+  s->bad_lines = bad;
+  s->first_bad = first_bad;
   return 0;
 }
 
@@ -416,7 +420,7 @@ static int read_file(struct names *n, struct source *s) {
     return -1;
   }
   struct source fresh = {0};
-  int rc = read_lines(n, s->path, f, &fresh);
+  int rc = read_lines(n, s, f, &fresh);
   err = errno;
   fclose(f);
   if (rc < 0) {
@@ -489,6 +493,8 @@ void names_refresh(struct names *n) {
 const char *names_lookup(const struct names *n, uint8_t family,
                          const union ct_addr *addr) {
   struct index_entry key = {.addr = *addr, .family = family};
+  if (n->index_count == 0) /* the index may be NULL after running out */
+    return NULL;
   const struct index_entry *e = bsearch(&key, n->index, n->index_count,
                                         sizeof(*n->index), compare_address);
   return e ? e->name : NULL;

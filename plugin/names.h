@@ -47,13 +47,13 @@ int names_add_file(struct names *names, const char *path);
 
 /* Reads every file that changed since it was read: one stat() a file, and
  * a file is read only when its inode, size or modification time differ.
- * Logs a warning for a file that cannot be read (once, until it can) and
- * one for each read of a file that has bad lines, naming the file and the
- * first bad line. Call it once per interval. */
+ * Logs a warning for a file that cannot be read (once, until it can), and
+ * one naming the file and its first bad line when a read finds bad lines
+ * other than those last warned about. Call it once per interval. */
 void names_refresh(struct names *names);
 
 /* Returns the name of the host at addr, or NULL when no source names it.
- * Valid until the next names_refresh(). O(log n). */
+ * Valid until the next names_refresh() or names_add(). O(log n). */
 const char *names_lookup(const struct names *names, uint8_t family,
                          const union ct_addr *addr);
 

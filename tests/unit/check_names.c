@@ -213,6 +213,20 @@ START_TEST(a_line_naming_a_host_after_a_ctflow_instance_is_a_bad_line) {
 }
 END_TEST
 
+START_TEST(the_same_bad_lines_read_again_are_not_warned_about_again) {
+  write_file("hosts", LAPTOP " laptop\nno lease\n");
+  use_file("hosts");
+  write_file("hosts", LAPTOP " notebook\nno lease\n");
+  names_refresh(names);
+  ck_assert_name(LAPTOP, "notebook");
+  ck_assert_int_eq(warnings, 1);
+  write_file("hosts", "no lease\n" LAPTOP " laptop\n");
+  names_refresh(names);
+  ck_assert_int_eq(warnings, 2); /* other bad lines: line 1 now */
+  ck_assert_ptr_nonnull(strstr(last_log, "line 1,"));
+}
+END_TEST
+
 /* --- refresh -------------------------------------------------------------- */
 
 START_TEST(a_changed_file_is_read_again_on_refresh) {
@@ -421,6 +435,7 @@ static Suite *names_suite(void) {
                  bad_lines_are_skipped_with_one_warning_naming_file_and_line);
   tcase_add_test(bad,
                  a_line_naming_a_host_after_a_ctflow_instance_is_a_bad_line);
+  tcase_add_test(bad, the_same_bad_lines_read_again_are_not_warned_about_again);
   suite_add_tcase(s, bad);
 
   TCase *refresh = tcase_create("refresh");
