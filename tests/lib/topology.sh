@@ -44,6 +44,9 @@
 #                                  (applies to entries created afterwards)
 #   topo_counters PREFIX           print "NAME PACKETS BYTES" per truth counter
 #   topo_counter PREFIX NAME       print "PACKETS BYTES" of one counter
+#   topo_growth BEFORE AFTER NAME  print counter NAME's growth, "PACKETS
+#                                  BYTES", between two files topo_counters
+#                                  wrote
 #
 # Traffic (each bounded in size and, through timeout(1), in time; each
 # returns non-zero when the exchange did not complete):
@@ -447,6 +450,14 @@ topo_counters() {
 topo_counter() {
   topo_counters "$1" | awk -v n="$2" '$1 == n { print $2, $3; found = 1 }
     END { exit !found }'
+}
+
+topo_growth() {
+  local before after
+  before=$(awk -v n="$3" '$1 == n { print $2, $3 }' "$1")
+  after=$(awk -v n="$3" '$1 == n { print $2, $3 }' "$2")
+  awk -v b="$before" -v a="$after" 'BEGIN {
+    split(b, x, " "); split(a, y, " "); print y[1] - x[1], y[2] - x[2] }'
 }
 
 topo_tcp() {
