@@ -28,6 +28,9 @@ CASES=(
   'negative MaxHosts|MaxHosts -1|MaxHosts|-1'
   'unknown FlowKey|FlowKey "foo"|FlowKey|foo'
   'non-boolean Events|Events "maybe"|Events|maybe'
+  'HostName address that does not parse|HostName "192.168.77.300" "laptop"|HostName|192.168.77.300'
+  'HostName naming a host after a ctflow instance|HostName "192.168.77.11" "total"|HostName|total'
+  'relative HostsFile path|HostsFile "dhcp.leases"|HostsFile|dhcp.leases'
 )
 
 cleanup() {
