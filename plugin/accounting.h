@@ -15,10 +15,7 @@
 #include "flowtable.h"
 #include "hosts.h"
 #include "localnet.h"
-
-/* priority is a syslog LOG_* level; the text carries no plugin prefix. */
-typedef void (*log_fn)(int priority, const char *format, ...)
-    __attribute__((format(printf, 2, 3)));
+#include "log.h"
 
 struct accounting {
   const struct localnet *local;

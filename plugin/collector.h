@@ -13,6 +13,7 @@
 #include "hosts.h"
 #include "kernel_stats.h"
 #include "localnet.h"
+#include "log.h"
 
 struct collector_config {
   struct localnet local;

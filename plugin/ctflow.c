@@ -1,10 +1,10 @@
-/* ctflow.c: the collectd glue. Options become a struct collector_config,
- * init starts the collector, read dispatches what it found, shutdown stops
- * it. Everything else lives in collectd-free modules. */
+/* ctflow.c: the collectd glue. Options become a struct collector_config
+ * and a set of host names, init starts the collector, read dispatches what
+ * it found under each bucket's instance, shutdown stops it. Everything else
+ * lives in collectd-free modules. */
 #include "collectd.h"
 #include "plugin.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "collector.h"
+#include "instances.h"
+#include "names.h"
 #include "netns.h"
 
 #define PLUGIN_NAME "ctflow"
@@ -45,7 +47,9 @@ static struct collector_config config;
 static bool local_network_given;
 static bool config_failed;
 static struct collector *collector;
-static char *netns_name; /* config.netns */
+static char *netns_name;    /* config.netns */
+static struct names *names; /* HostName, HostsFile */
+static struct instances *instances;
 
 static void ctflow_log(int priority, const char *format, ...) {
   char text[512];
@@ -152,6 +156,13 @@ static int config_flow_key(const oconfig_item_t *ci) {
   return bad_option(ci, key, "\"conversation\" or \"5tuple\"");
 }
 
+/* Logs that option ci found no memory and marks the configuration failed. */
+static int config_no_memory(const oconfig_item_t *ci) {
+  ctflow_log(LOG_ERR, "option %s: out of memory; not starting", ci->key);
+  config_failed = true;
+  return -1;
+}
+
 /* NetNamespace: the name is checked now; the namespace itself at init
  * (it may be made after collectd reads its configuration). */
 static int config_netns(const oconfig_item_t *ci) {
@@ -165,9 +176,56 @@ static int config_netns(const oconfig_item_t *ci) {
   free(netns_name);
   netns_name = strdup(name);
   if (netns_name == NULL)
-    return bad_option(ci, name, "memory to keep it (out of memory)");
+    return config_no_memory(ci);
   config.netns = netns_name;
   return 0;
+}
+
+/* Returns the names the options fill, made on first use, or NULL. */
+static struct names *config_names(void) {
+  if (names == NULL)
+    names = names_new(ctflow_log);
+  return names;
+}
+
+/* HostName "address" "name" */
+static int config_host_name(const oconfig_item_t *ci) {
+  char buf[64];
+  if (ci->values_num != 2 || ci->values[0].type != OCONFIG_TYPE_STRING ||
+      ci->values[1].type != OCONFIG_TYPE_STRING)
+    return bad_option(ci, value_text(ci, buf, sizeof(buf)),
+                      "an address and a name in quotes, e.g. HostName "
+                      "\"192.168.1.23\" \"laptop\"");
+  const char *address = ci->values[0].value.string;
+  const char *name = ci->values[1].value.string;
+  const char *why = names_check(name);
+  if (why != NULL)
+    return bad_option(ci, name, why);
+  if (config_names() == NULL)
+    return config_no_memory(ci);
+  if (names_add(names, address, name) == 0)
+    return 0;
+  if (errno == ENOMEM)
+    return config_no_memory(ci);
+  return bad_option(ci, address,
+                    "one IPv4 or IPv6 address, e.g. \"192.168.1.23\"");
+}
+
+/* HostsFile "/path" */
+static int config_hosts_file(const oconfig_item_t *ci) {
+  char buf[64];
+  const char *path = value_text(ci, buf, sizeof(buf));
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING)
+    return bad_option(ci, path, "a path in quotes");
+  if (config_names() == NULL)
+    return config_no_memory(ci);
+  if (names_add_file(names, path) == 0)
+    return 0;
+  if (errno == ENOMEM)
+    return config_no_memory(ci);
+  return bad_option(ci, path,
+                    "an absolute path, e.g. \"/tmp/dhcp.leases\" or "
+                    "\"/etc/hosts\"");
 }
 
 static void set_defaults(void) {
@@ -218,11 +276,16 @@ static int config_option(const oconfig_item_t *ci) {
     return config_netns(ci);
   if (strcasecmp(ci->key, "EnableAccounting") == 0)
     return config_bool(ci, &config.enable_acct);
+  if (strcasecmp(ci->key, "HostName") == 0)
+    return config_host_name(ci);
+  if (strcasecmp(ci->key, "HostsFile") == 0)
+    return config_hosts_file(ci);
   char buf[64];
   ctflow_log(LOG_ERR,
              "unknown option %s (value \"%s\"; known: LocalNetwork, "
              "MaxHosts, Events, EventBufferSize, TopFlows, FlowKey, "
-             "MaxFlowKeys, NetNamespace, EnableAccounting); not starting",
+             "MaxFlowKeys, NetNamespace, EnableAccounting, HostName, "
+             "HostsFile); not starting",
              ci->key, value_text(ci, buf, sizeof(buf)));
   config_failed = true;
   return -1;
@@ -244,6 +307,13 @@ static int ctflow_init(void) {
     return -1;
   if (config.log == NULL) /* no <Plugin ctflow> block: SPEC's defaults */
     set_defaults();
+  instances = instances_new();
+  if (config_names() == NULL || instances == NULL) {
+    ctflow_log(LOG_ERR, "out of memory; not starting");
+    return -1;
+  }
+  /* Read the files now: a missing one is named in the log at start. */
+  names_refresh(names);
   collector = collector_new(&config);
   return collector ? 0 : -1;
 }
@@ -277,19 +347,7 @@ static void dispatch_rx_tx(const char *pi, const char *type, const char *ti,
   dispatch(pi, type, ti, v, 2);
 }
 
-/* Writes the plugin instance of bucket b: the address, "other" or "total". */
-static void bucket_name(const struct host_stats *b, char *name, size_t size) {
-  if (b->kind == BUCKET_TOTAL)
-    snprintf(name, size, "total");
-  else if (b->kind == BUCKET_OTHER)
-    snprintf(name, size, "other");
-  else
-    inet_ntop(b->family, &b->addr, name, size);
-}
-
-static void dispatch_bucket(const struct host_stats *b) {
-  char name[INET6_ADDRSTRLEN];
-  bucket_name(b, name, sizeof(name));
+static void dispatch_bucket(const char *name, const struct host_stats *b) {
   dispatch_rx_tx(name, "if_octets", "", b->rx_bytes, b->tx_bytes);
   dispatch_rx_tx(name, "if_packets", "", b->rx_packets, b->tx_packets);
   uint32_t all = 0;
@@ -334,8 +392,14 @@ static int ctflow_read(void) {
   if (collector_read(collector) < 0)
     return -1;
   const struct report *r = collector_report(collector);
-  for (size_t i = 0; i < r->count; i++)
-    dispatch_bucket(&r->buckets[i]);
+  names_refresh(names);
+  if (instances_update(instances, names, r->buckets, r->count) < 0) {
+    ctflow_log(LOG_ERR, "out of memory: this interval is not reported");
+    return -1;
+  }
+  size_t cursor = 0;
+  for (const struct instance *i; (i = instances_next(instances, &cursor));)
+    dispatch_bucket(i->name, &i->stats);
   for (int s = 1; s < TCP_STATES; s++)
     dispatch_gauge("total", "tcp_connections", tcp_state_names[s],
                    r->tcp_states[s]);
@@ -356,6 +420,10 @@ static int ctflow_shutdown(void) {
   config.netns = NULL;
   free(netns_name);
   netns_name = NULL;
+  instances_free(instances);
+  instances = NULL;
+  names_free(names);
+  names = NULL;
   return 0;
 }
 

@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "accounting.h"
 #include "ct_entry.h"
+#include "log.h"
 
 struct events_config {
   size_t buffer_size; /* the socket's receive buffer to start with */

@@ -16,12 +16,7 @@ ctfi_require ip nft conntrack iperf3 socat ping ss timeout awk "$TOPO_PYTHON"
 
 PREFIX=ctfi-ao$$-
 WORK=$(mktemp -d /tmp/ctfi-acct_off.XXXXXX)
-cleanup() {
-  if collectd_running "$WORK"; then collectd_stop "$WORK"; fi
-  topo_down "$PREFIX"
-  if [[ -n ${CTFI_KEEP:-} ]]; then echo "# kept $WORK"; else rm -rf "$WORK"; fi
-}
-ctfi_traps cleanup
+ctfi_traps_topology
 
 start=$SECONDS
 H1=${TOPO_V4[h1]}
@@ -34,12 +29,7 @@ ctfi_check "the router's net.netfilter.nf_conntrack_acct is $acct (want 0)" test
 
 # No <Plugin ctflow> block: SPEC's default LocalNetwork covers the LAN.
 collectd_conf "$WORK" "" ""
-collectd_start "$WORK" "${PREFIX}router"
-if ! collectd_wait_reads "$WORK" 1; then
-  ctfi_not_ok "collectd did not complete a ctflow read; its log:"
-  sed 's/^/# /' "$WORK/collectd.log"
-  exit 1
-fi
+ctfi_start_collectd "$WORK" "${PREFIX}router"
 
 # Two idle connections held open, and bytes that acct=1 would count.
 (

@@ -35,7 +35,14 @@ CASES=(
   'NetNamespace not a name|NetNamespace "lan/router"|NetNamespace|lan/router'
   'NetNamespace not a namespace|NetNamespace "/proc/self/ns/uts"|NetNamespace|/proc/self/ns/uts'
   'non-boolean EnableAccounting|EnableAccounting 1|EnableAccounting|1'
+  'HostName address that does not parse|HostName "192.168.77.300" "laptop"|HostName|192.168.77.300'
+  'HostName naming a host after a ctflow instance|HostName "192.168.77.11" "total"|HostName|total'
+  'relative HostsFile path|HostsFile "dhcp.leases"|HostsFile|dhcp.leases'
 )
+
+# Every option ctflow knows: the unknown option's error lists them.
+OPTIONS="LocalNetwork MaxHosts Events EventBufferSize TopFlows FlowKey
+  MaxFlowKeys NetNamespace EnableAccounting HostName HostsFile"
 
 cleanup() {
   local i
@@ -93,6 +100,14 @@ for i in "${!CASES[@]}"; do
     continue
   fi
   ctfi_check "$name: ctflow writes no series (${series:-none})" test -z "$series"
+  if [[ $option == Frobnicate ]]; then
+    unnamed=$(for o in $OPTIONS; do
+      grep '\[error\] ctflow: unknown option' "$dir/collectd.log" |
+        grep -qw -- "$o" || printf '%s ' "$o"
+    done)
+    ctfi_check "$name: the error lists every option ctflow knows${unnamed:+ (not: $unnamed)}" \
+      test -z "$unnamed"
+  fi
   ctflow_errors=$(grep -c '\[error\] ctflow: ' "$dir/collectd.log" || true)
   # One line from ctflow that names the option and the value.
   naming=$(grep '\[error\] ctflow: ' "$dir/collectd.log" | grep -F -- "$option" |

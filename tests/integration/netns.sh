@@ -30,14 +30,12 @@ MON=ctfs-mon$$
 ROUTER=$(topo_ns "$PREFIX" router)
 WORK=$(mktemp -d /tmp/ctfi-netns.XXXXXX)
 RELEASE=$WORK/release
-cleanup() {
+# Beyond the topology: h3's held connections and the monitor namespace.
+release_and_del_monitor() {
   touch "$RELEASE"
-  if collectd_running "$WORK"; then collectd_stop "$WORK"; fi
-  topo_down "$PREFIX"
   if [[ -e /run/netns/$MON ]]; then ip netns del "$MON"; fi
-  if [[ -n ${CTFI_KEEP:-} ]]; then echo "# kept $WORK"; else rm -rf "$WORK"; fi
 }
-ctfi_traps cleanup
+ctfi_traps_topology release_and_del_monitor
 
 mon() {
   ip netns exec "$MON" "$@"
@@ -94,12 +92,7 @@ collectd_conf "$WORK" "" "  LocalNetwork \"$TOPO_LAN4_NET\"
   LocalNetwork \"$TOPO_LAN6_NET\"
   NetNamespace \"$ROUTER\"
   EnableAccounting true"
-collectd_start "$WORK" "$MON"
-if ! collectd_wait_reads "$WORK" 1; then
-  ctfi_not_ok "collectd did not complete a ctflow read; its log:"
-  sed 's/^/# /' "$WORK/collectd.log"
-  exit 1
-fi
+ctfi_start_collectd "$WORK" "$MON"
 topo_counters "$PREFIX" >"$WORK/truth.before"
 
 ctfi_check "EnableAccounting set the router's nf_conntrack_acct to 1" \
@@ -116,27 +109,14 @@ ctfi_check "every collectd thread is in the monitor's namespace (inode $mon_ns):
   test "$(stat -L -c %i /proc/"$pid"/task/*/ns/net | sort -u)" = "$mon_ns"
 
 # --- traffic through the router, after ctflow started --------------------------
-JOB_PIDS=()
-job() {
-  (
-    trap - ERR
-    "$@"
-  ) &
-  JOB_PIDS+=($!)
-}
 # Paced transfers last 2-3 s, across several reads.
-job topo_tcp "$PREFIX" h1 "$W4" 5201 up 3M 12M
-job topo_udp "$PREFIX" h1 "$W6" 20 500 0.1
-job topo_tcp "$PREFIX" h2 "$W6" 5202 down 2M 8M
-job topo_ping "$PREFIX" h2 "$W4" 5 200
-job topo_tcp "$PREFIX" wan "$FWD" "$TOPO_FWD_PORT" up 1M 8M
-job topo_ping "$PREFIX" srv "$W6" 3
-failed=0
-for pid in "${JOB_PIDS[@]}"; do
-  wait "$pid" || failed=$((failed + 1))
-done
-ctfi_check "all ${#JOB_PIDS[@]} exchanges through the router completed ($failed failed)" \
-  test "$failed" = 0
+ctfi_job "h1 tcp4 up" topo_tcp "$PREFIX" h1 "$W4" 5201 up 3M 12M
+ctfi_job "h1 udp6" topo_udp "$PREFIX" h1 "$W6" 20 500 0.1
+ctfi_job "h2 tcp6 down" topo_tcp "$PREFIX" h2 "$W6" 5202 down 2M 8M
+ctfi_job "h2 ping4" topo_ping "$PREFIX" h2 "$W4" 5 200
+ctfi_job "wan tcp4 via port forward up" topo_tcp "$PREFIX" wan "$FWD" "$TOPO_FWD_PORT" up 1M 8M
+ctfi_job "srv ping6" topo_ping "$PREFIX" srv "$W6" 3
+ctfi_wait_jobs "traffic through the router"
 
 # h3 closes its connections while the router still has their NAT state.
 touch "$RELEASE"

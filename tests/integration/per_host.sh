@@ -22,12 +22,7 @@ ctfi_require ip nft conntrack iperf3 socat ping ss timeout awk "$TOPO_PYTHON"
 
 PREFIX=ctfi-ph$$-
 WORK=$(mktemp -d /tmp/ctfi-per_host.XXXXXX)
-cleanup() {
-  if collectd_running "$WORK"; then collectd_stop "$WORK"; fi
-  topo_down "$PREFIX"
-  if [[ -n ${CTFI_KEEP:-} ]]; then echo "# kept $WORK"; else rm -rf "$WORK"; fi
-}
-ctfi_traps cleanup
+ctfi_traps_topology
 
 W4=${TOPO_V4[wan]}
 W6=${TOPO_V6[wan]}
@@ -42,9 +37,6 @@ for role in $TOPO_LAN_ROLES; do
   LAN_ADDRS+=("$role 4 ${TOPO_V4[$role]}" "$role 6 ${TOPO_V6[$role]}")
 done
 TCP_STATES="SYN_SENT SYN_RECV ESTABLISHED FIN_WAIT CLOSE_WAIT LAST_ACK TIME_WAIT CLOSE SYN_SENT2"
-HOST_SERIES="if_octets if_packets current_connections current_connections-tcp
-  current_connections-udp current_connections-icmp current_connections-other
-  total_connections count-peers"
 
 # Classifies conntrack -L output (stdin) by SPEC's host rules, as
 # "<bucket> <series> <value>" lines: every bucket's connection gauges,
@@ -140,35 +132,6 @@ num_eq() {
   awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 == b + 0) }'
 }
 
-# Background jobs of one traffic phase.
-JOB_PIDS=()
-JOB_NAMES=()
-job() {
-  local name=$1
-  shift
-  (
-    trap - ERR
-    "$@"
-  ) &
-  JOB_PIDS+=($!)
-  JOB_NAMES+=("$name")
-}
-
-# Waits for every job; ok when all completed their exchange.
-wait_jobs() {
-  local i failed=()
-  for i in "${!JOB_PIDS[@]}"; do
-    wait "${JOB_PIDS[$i]}" || failed+=("${JOB_NAMES[$i]}")
-  done
-  if ((${#failed[@]} == 0)); then
-    ctfi_ok "$1: all ${#JOB_PIDS[@]} exchanges completed"
-  else
-    ctfi_not_ok "$1: failed: ${failed[*]}"
-  fi
-  JOB_PIDS=()
-  JOB_NAMES=()
-}
-
 # --- setup -------------------------------------------------------------------
 start=$SECONDS
 topo_up "$PREFIX"
@@ -186,56 +149,51 @@ topo_exec "$PREFIX" router sysctl -qw net.netfilter.nf_conntrack_acct=1 \
 
 collectd_conf "$WORK" "" "  LocalNetwork \"$TOPO_LAN4_NET\"
   LocalNetwork \"$TOPO_LAN6_NET\""
-collectd_start "$WORK" "${PREFIX}router"
-if ! collectd_wait_reads "$WORK" 1; then
-  ctfi_not_ok "collectd did not complete a ctflow read; its log:"
-  sed 's/^/# /' "$WORK/collectd.log"
-  exit 1
-fi
+ctfi_start_collectd "$WORK" "${PREFIX}router"
 # Series start at zero at this first read (rule 1); no LAN host has an
 # entry yet.
 topo_counters "$PREFIX" >"$WORK/truth.before"
 
 # --- phase 1: traffic of every kind, spanning several reads ------------------
 # Paced transfers (-b) last 2-3 s; unpaced ones are over within a read.
-job "h1 tcp4 up" topo_tcp "$PREFIX" h1 "$W4" 5201 up 4M 16M
-job "h1 tcp4 down" topo_tcp "$PREFIX" h1 "$W4" 5202 down 3M 12M
-job "h1 tcp6 up" topo_tcp "$PREFIX" h1 "$W6" 5203 up 2M 8M
-job "h1 udp4" topo_udp "$PREFIX" h1 "$W4" 40 800 0.05
-job "h1 udp6" topo_udp "$PREFIX" h1 "$W6" 20 500 0.1
-job "h1 ping4" topo_ping "$PREFIX" h1 "$W4" 5 1000
-job "h1 ping6" topo_ping "$PREFIX" h1 "$W6" 5
-job "h1 ping4 wan2" topo_ping "$PREFIX" h1 "$X4" 3
-job "h1 ping6 wan2" topo_ping "$PREFIX" h1 "$X6" 3
-job "h2 tcp4 down" topo_tcp "$PREFIX" h2 "$W4" 5204 down 4M 16M
-job "h2 tcp6 up" topo_tcp "$PREFIX" h2 "$W6" 5205 up 1M
-job "h2 tcp6 down" topo_tcp "$PREFIX" h2 "$W6" 5206 down 2M 8M
-job "h2 udp4" topo_udp "$PREFIX" h2 "$W4" 5 200 0.1
-job "h2 ping6" topo_ping "$PREFIX" h2 "$W6" 5
-job "h2 udp6 wan2" topo_udp "$PREFIX" h2 "$X6" 8 700 0.1
+ctfi_job "h1 tcp4 up" topo_tcp "$PREFIX" h1 "$W4" 5201 up 4M 16M
+ctfi_job "h1 tcp4 down" topo_tcp "$PREFIX" h1 "$W4" 5202 down 3M 12M
+ctfi_job "h1 tcp6 up" topo_tcp "$PREFIX" h1 "$W6" 5203 up 2M 8M
+ctfi_job "h1 udp4" topo_udp "$PREFIX" h1 "$W4" 40 800 0.05
+ctfi_job "h1 udp6" topo_udp "$PREFIX" h1 "$W6" 20 500 0.1
+ctfi_job "h1 ping4" topo_ping "$PREFIX" h1 "$W4" 5 1000
+ctfi_job "h1 ping6" topo_ping "$PREFIX" h1 "$W6" 5
+ctfi_job "h1 ping4 wan2" topo_ping "$PREFIX" h1 "$X4" 3
+ctfi_job "h1 ping6 wan2" topo_ping "$PREFIX" h1 "$X6" 3
+ctfi_job "h2 tcp4 down" topo_tcp "$PREFIX" h2 "$W4" 5204 down 4M 16M
+ctfi_job "h2 tcp6 up" topo_tcp "$PREFIX" h2 "$W6" 5205 up 1M
+ctfi_job "h2 tcp6 down" topo_tcp "$PREFIX" h2 "$W6" 5206 down 2M 8M
+ctfi_job "h2 udp4" topo_udp "$PREFIX" h2 "$W4" 5 200 0.1
+ctfi_job "h2 ping6" topo_ping "$PREFIX" h2 "$W6" 5
+ctfi_job "h2 udp6 wan2" topo_udp "$PREFIX" h2 "$X6" 8 700 0.1
 # Both ends local: SPEC's rule 3, host "other".
-job "h2 ping4 router" topo_ping "$PREFIX" h2 "${TOPO_V4[router]}" 5 300
-job "h2 ping6 router" topo_ping "$PREFIX" h2 "${TOPO_V6[router]}" 5
-job "h3 tcp4 up" topo_tcp "$PREFIX" h3 "$W4" 5207 up 1M
-job "h3 tcp6 down" topo_tcp "$PREFIX" h3 "$W6" 5208 down 2M 8M
-job "h3 udp6" topo_udp "$PREFIX" h3 "$W6" 10 1200 0.1
-job "h3 ping4" topo_ping "$PREFIX" h3 "$W4" 5
-job "h3 tcp4 wan2 up" topo_tcp "$PREFIX" h3 "$X4" 5209 up 500K
-job "srv ping4" topo_ping "$PREFIX" srv "$W4" 3
-job "srv udp4" topo_udp "$PREFIX" srv "$W4" 5 100 0.1
-job "srv ping6 wan2" topo_ping "$PREFIX" srv "$X6" 3
+ctfi_job "h2 ping4 router" topo_ping "$PREFIX" h2 "${TOPO_V4[router]}" 5 300
+ctfi_job "h2 ping6 router" topo_ping "$PREFIX" h2 "${TOPO_V6[router]}" 5
+ctfi_job "h3 tcp4 up" topo_tcp "$PREFIX" h3 "$W4" 5207 up 1M
+ctfi_job "h3 tcp6 down" topo_tcp "$PREFIX" h3 "$W6" 5208 down 2M 8M
+ctfi_job "h3 udp6" topo_udp "$PREFIX" h3 "$W6" 10 1200 0.1
+ctfi_job "h3 ping4" topo_ping "$PREFIX" h3 "$W4" 5
+ctfi_job "h3 tcp4 wan2 up" topo_tcp "$PREFIX" h3 "$X4" 5209 up 500K
+ctfi_job "srv ping4" topo_ping "$PREFIX" srv "$W4" 3
+ctfi_job "srv udp4" topo_udp "$PREFIX" srv "$W4" 5 100 0.1
+ctfi_job "srv ping6 wan2" topo_ping "$PREFIX" srv "$X6" 3
 # Inbound: through the port forward (rule 2), and routed IPv6.
 # One server port: the upload, then the download.
 port_forward_up_down() {
   topo_tcp "$PREFIX" wan "$FWD" "$TOPO_FWD_PORT" up 3M 12M &&
     topo_tcp "$PREFIX" wan "$FWD" "$TOPO_FWD_PORT" down 2M 8M
 }
-job "wan tcp4 via port forward up+down" port_forward_up_down
-job "wan tcp6 to srv up" topo_tcp "$PREFIX" wan "$S6" 5201 up 2M 8M
-job "wan tcp6 from srv" topo_tcp "$PREFIX" wan "$S6" 5202 down 1M
-job "wan udp6 to srv" topo_udp "$PREFIX" wan "$S6" 10 300 0.1
-job "wan ping6 to srv" topo_ping "$PREFIX" wan "$S6" 5
-wait_jobs "traffic phase 1"
+ctfi_job "wan tcp4 via port forward up+down" port_forward_up_down
+ctfi_job "wan tcp6 to srv up" topo_tcp "$PREFIX" wan "$S6" 5201 up 2M 8M
+ctfi_job "wan tcp6 from srv" topo_tcp "$PREFIX" wan "$S6" 5202 down 1M
+ctfi_job "wan udp6 to srv" topo_udp "$PREFIX" wan "$S6" 10 300 0.1
+ctfi_job "wan ping6 to srv" topo_ping "$PREFIX" wan "$S6" 5
+ctfi_wait_jobs "traffic phase 1"
 
 # One packet conntrack must call invalid (SYN+FIN), sent by the router
 # itself so that no truth counter sees it: the kernel's "invalid" statistic
@@ -251,10 +209,10 @@ topo_exec "$PREFIX" router "$TOPO_PYTHON" -c "$SYN_FIN" "$W4"
 # Held until the check below is done (at most 20 s).
 RELEASE=$WORK/release
 declare -A HELD=(["${TOPO_V4[h1]}"]=3 ["${TOPO_V6[h1]}"]=2 ["${TOPO_V4[h2]}"]=1 ["$S6"]=2)
-job "h1 hold4" topo_hold "$PREFIX" h1 "$W4" 3 20 "$RELEASE"
-job "h1 hold6" topo_hold "$PREFIX" h1 "$W6" 2 20 "$RELEASE"
-job "h2 hold4" topo_hold "$PREFIX" h2 "$W4" 1 20 "$RELEASE"
-job "wan hold6 to srv" topo_hold "$PREFIX" wan "$S6" 2 20 "$RELEASE"
+ctfi_job "h1 hold4" topo_hold "$PREFIX" h1 "$W4" 3 20 "$RELEASE"
+ctfi_job "h1 hold6" topo_hold "$PREFIX" h1 "$W6" 2 20 "$RELEASE"
+ctfi_job "h2 hold4" topo_hold "$PREFIX" h2 "$W4" 1 20 "$RELEASE"
+ctfi_job "wan hold6 to srv" topo_hold "$PREFIX" wan "$S6" 2 20 "$RELEASE"
 
 # Waits until conntrack shows every held connection established.
 held_open() {
@@ -336,7 +294,7 @@ check_at() {
 }
 gauge_check
 touch "$RELEASE"
-wait_jobs "held connections"
+ctfi_wait_jobs "held connections"
 
 # --- the end: quiet reads, ground truth, stop ----------------------------------
 n=$(collectd_reads "$WORK")
@@ -365,34 +323,23 @@ truth() {
 }
 
 # Every SPEC series, with SPEC's names.
-# Returns 0 when every series named in $2 exists for plugin instance $1;
-# prints the missing ones.
-have_series() {
-  local s missing=()
-  for s in $2; do
-    csv_has "$WORK" "ctflow-$1/$s" || missing+=("$s")
-  done
-  ((${#missing[@]} == 0)) && return 0
-  echo "# ctflow-$1 lacks: ${missing[*]}"
-  return 1
-}
 for a in "${LAN_ADDRS[@]}"; do
   addr=${a##* }
-  ctfi_check "ctflow-$addr has SPEC's 9 host series" have_series "$addr" "$HOST_SERIES"
+  ctfi_check "ctflow-$addr has SPEC's 9 host series" csv_has_series "$WORK" "$addr" "$CTFI_HOST_SERIES"
 done
-ctfi_check "ctflow-other has SPEC's 9 host series" have_series other "$HOST_SERIES"
-total_series="$HOST_SERIES current_connections-offloaded"
+ctfi_check "ctflow-other has SPEC's 9 host series" csv_has_series "$WORK" other "$CTFI_HOST_SERIES"
+total_series="$CTFI_HOST_SERIES current_connections-offloaded"
 for s in $TCP_STATES; do total_series+=" tcp_connections-$s"; done
 ctfi_check "ctflow-total has the host series, current_connections-offloaded and tcp_connections-<STATE> for 9 states" \
-  have_series total "$total_series"
+  csv_has_series "$WORK" total "$total_series"
 stats=$(awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); print kv[1] } }' \
   "$WORK/stats" | sort -u | tr '\n' ' ')
 kernel_series="conntrack conntrack-max percent-used"
 for s in $stats; do kernel_series+=" derive-$s"; done
 ctfi_check "ctflow-kernel has conntrack, conntrack-max, percent-used and derive-<stat> for the kernel's stats ($stats)" \
-  have_series kernel "$kernel_series"
+  csv_has_series "$WORK" kernel "$kernel_series"
 ctfi_check "ctflow-self has duration-read and count-flows" \
-  have_series self "duration-read count-flows"
+  csv_has_series "$WORK" self "duration-read count-flows"
 wan_series=$(find "$WORK/csv/$CTFI_HOST" -maxdepth 1 \( -name 'ctflow-203.0.113.*' \
   -o -name 'ctflow-2001:db8:*' \) -printf '%f ')
 ctfi_check "no series for a WAN address (${wan_series:-none})" test -z "$wan_series"

@@ -46,6 +46,11 @@
 #                             0.3 s (collectd stamps each dispatch, so the
 #                             series of one read differ by microseconds);
 #                             fails when there is none
+#   csv_has_series DIR INSTANCE "TYPE..."
+#                             returns 0 when ctflow-INSTANCE/TYPE has a file
+#                             for every TYPE; prints the missing ones
+#   CTFI_HOST_SERIES          SPEC's 9 series of a host (types with their
+#                             type instances), as the csv writer names them
 #
 # Test reporting, TAP-like, shared by the integration tests:
 #   ctfi_require TOOL...      exit 1 (never skip) unless root, CTFLOW_SO is a
@@ -63,17 +68,34 @@
 #                             ok when CTFLOW is within 0.1% of TRUTH (SPEC's
 #                             bound; equal when TRUTH is 0); prints both and
 #                             the relative error
+#   ctfi_job NAME CMD...      run CMD in the background as job NAME (a
+#                             traffic exchange, say)
+#   ctfi_wait_jobs TEXT       wait for every job; ok when all succeeded
 #   ctfi_finish               print "N passed, N failed"; exit 0 only when
 #                             none failed and some passed
 #   ctfi_traps CLEANUP        run function CLEANUP on exit; a test that
 #                             stops early (set -e) counts as failed and
 #                             still prints its summary
+#   ctfi_start_collectd DIR NS
+#                             collectd_start, then wait for ctflow's first
+#                             read; when none comes, fail the test with
+#                             collectd's log
+#   ctfi_traps_topology [FIRST]
+#                             ctfi_traps with the cleanup of a test on the
+#                             topology (topology.sh): run function FIRST
+#                             when given (what else the test must undo),
+#                             stop the collectd of $WORK, topo_down $PREFIX,
+#                             remove $WORK (kept when CTFI_KEEP is set)
 #
 # Knobs: CTFLOW_SO (the plugin to test; required), CTFI_HOST (the hostname
 # collectd reports, default ctfi), COLLECTD (default /usr/sbin/collectd),
 # COLLECTD_PLUGINS (stock plugins, default /usr/lib/collectd), COLLECTD_TYPESDB.
 
 CTFI_HOST=${CTFI_HOST:-ctfi}
+# shellcheck disable=SC2034 # read by the sourcing scripts
+CTFI_HOST_SERIES="if_octets if_packets current_connections current_connections-tcp
+  current_connections-udp current_connections-icmp current_connections-other
+  total_connections count-peers"
 COLLECTD=${COLLECTD:-/usr/sbin/collectd}
 COLLECTD_PLUGINS=${COLLECTD_PLUGINS:-/usr/lib/collectd}
 COLLECTD_TYPESDB=${COLLECTD_TYPESDB:-/usr/share/collectd/types.db}
@@ -218,6 +240,16 @@ csv_at() {
     END { if (best == "") exit 1; print v }' "${files[@]}"
 }
 
+csv_has_series() {
+  local s missing=()
+  for s in $3; do
+    csv_has "$1" "ctflow-$2/$s" || missing+=("$s")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  echo "# ctflow-$2 lacks: ${missing[*]}"
+  return 1
+}
+
 collectd_wait_lines() {
   local dir=$1 series=$2 n=$3 timeout=${4:-15} i
   for ((i = 0; i < timeout * 20; i++)); do
@@ -299,6 +331,33 @@ ctfi_close() {
   fi
 }
 
+CTFI_JOB_PIDS=()
+CTFI_JOB_NAMES=()
+ctfi_job() {
+  local name=$1
+  shift
+  (
+    trap - ERR
+    "$@"
+  ) &
+  CTFI_JOB_PIDS+=($!)
+  CTFI_JOB_NAMES+=("$name")
+}
+
+ctfi_wait_jobs() {
+  local i failed=()
+  for i in "${!CTFI_JOB_PIDS[@]}"; do
+    wait "${CTFI_JOB_PIDS[$i]}" || failed+=("${CTFI_JOB_NAMES[$i]}")
+  done
+  if ((${#failed[@]} == 0)); then
+    ctfi_ok "$1: all ${#CTFI_JOB_PIDS[@]} exchanges completed"
+  else
+    ctfi_not_ok "$1: failed: ${failed[*]}"
+  fi
+  CTFI_JOB_PIDS=()
+  CTFI_JOB_NAMES=()
+}
+
 ctfi_finish() {
   trap - ERR
   CTFI_FINISHED=1
@@ -312,6 +371,28 @@ ctfi_traps() {
   trap _ctfi_exit EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
+}
+
+ctfi_start_collectd() {
+  collectd_start "$1" "$2"
+  if ! collectd_wait_reads "$1" 1; then
+    ctfi_not_ok "collectd did not complete a ctflow read; its log:"
+    sed 's/^/# /' "$1/collectd.log"
+    exit 1
+  fi
+}
+
+# shellcheck disable=SC2120 # FIRST is optional
+ctfi_traps_topology() {
+  CTFI_CLEANUP_FIRST=${1:-}
+  ctfi_traps _ctfi_cleanup_topology
+}
+
+_ctfi_cleanup_topology() {
+  if [[ -n $CTFI_CLEANUP_FIRST ]]; then "$CTFI_CLEANUP_FIRST"; fi
+  if collectd_running "$WORK"; then collectd_stop "$WORK"; fi
+  topo_down "$PREFIX"
+  if [[ -n ${CTFI_KEEP:-} ]]; then echo "# kept $WORK"; else rm -rf "$WORK"; fi
 }
 
 _ctfi_exit() {

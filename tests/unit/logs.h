@@ -1,6 +1,6 @@
 /* logs.h: a log_fn for the unit tests that keeps what the code under test
  * logged, so that a test can check what it said, at which priority and how
- * often. */
+ * often, and what it warned about apart from what it merely told. */
 #ifndef CTFLOW_TESTS_LOGS_H
 #define CTFLOW_TESTS_LOGS_H
 
@@ -17,6 +17,9 @@ static char last_log[512]; /* the last line */
 /* The first LOGS_KEPT lines and their priorities. */
 static char log_lines[LOGS_KEPT][512];
 static int log_priorities[LOGS_KEPT];
+/* Lines of LOG_WARNING or worse since logs_clear(), and the last of them. */
+static int warnings;
+static char last_warning[512];
 
 static void record_log(int priority, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
@@ -32,11 +35,17 @@ static void record_log(int priority, const char *format, ...) {
     log_priorities[logs] = priority;
   }
   logs++;
+  if (priority <= LOG_WARNING) {
+    memcpy(last_warning, last_log, sizeof(last_log));
+    warnings++;
+  }
 }
 
 static inline void logs_clear(void) {
   logs = 0;
   last_log[0] = '\0';
+  warnings = 0;
+  last_warning[0] = '\0';
 }
 
 /* Returns how many of the kept lines are of priority and contain word, and

@@ -1,0 +1,501 @@
+/* names.c: host names from HostName options and HostsFile files. Each
+ * source keeps its own entries; one index sorted by address answers
+ * lookups. The index is rebuilt when a source changes, which is rare (a
+ * lease granted or renewed, a file edited), while lookups come every read
+ * for every host. */
+#include "names.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "localnet.h"
+
+/* One address's name in a source; the text lives in the source's pool, so
+ * that a file of many lines costs two allocations. */
+struct name_entry {
+  union ct_addr addr;
+  uint8_t family;
+  uint32_t name; /* offset in the pool */
+};
+
+/* What a file was when it was read. A rewrite in place (dnsmasq truncates
+ * and rewrites its lease file) changes its size or modification time; a
+ * replacement (an editor's rename over it) changes its inode. */
+struct file_identity {
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime;
+};
+
+struct source {
+  char *path; /* NULL for the HostName options */
+  struct name_entry *entries;
+  size_t count, capacity;
+  char *pool;
+  size_t pool_len, pool_capacity;
+  struct file_identity read_as;
+  bool read;  /* read once at least: its entries are the file's */
+  int failed; /* errno of the failure last warned about; 0 when readable */
+  size_t bad_lines, first_bad; /* those last warned about */
+};
+
+struct index_entry {
+  union ct_addr addr;
+  uint8_t family;
+  uint32_t rank; /* the lowest wins: sources in order, then entries */
+  const char *name;
+};
+
+struct names {
+  log_fn log;
+  struct source *sources; /* [0] the HostName options, then the files */
+  size_t source_count;
+  struct index_entry *index; /* by address, one entry each */
+  size_t index_count;
+  bool warned_memory;
+};
+
+/* Read failures that are no errno of the system's own. */
+#define NOT_A_REGULAR_FILE (-1)
+
+static const char *const own_instances[] = {"total", "other", "kernel", "self",
+                                            "flows"};
+
+static bool is_safe(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+void names_make_safe(const char *text, char out[NAMES_SIZE]) {
+  size_t i = 0;
+  for (; text[i] != '\0' && i < NAMES_MAX_LEN; i++)
+    out[i] = is_safe((unsigned char)text[i]) ? text[i] : '_';
+  /* Zero to the end: instances.c hashes and compares whole buffers. */
+  memset(out + i, 0, NAMES_SIZE - i);
+}
+
+const char *names_check(const char *name) {
+  char safe[NAMES_SIZE];
+  struct in_addr v4;
+  names_make_safe(name, safe);
+  if (safe[0] == '\0')
+    return "a name of one character or more";
+  for (size_t i = 0; i < sizeof(own_instances) / sizeof(own_instances[0]); i++)
+    if (strcmp(safe, own_instances[i]) == 0)
+      return "a name other than ctflow's own plugin instances (total, "
+             "other, kernel, self, flows)";
+  /* IPv6 text cannot collide: its colons become '_'. */
+  if (inet_pton(AF_INET, safe, &v4) == 1)
+    return "a name that is not an IPv4 address (that is an unnamed host's "
+           "plugin instance)";
+  return NULL;
+}
+
+/* Returns whether text is one address (no prefix length) of either family. */
+static bool parse_address(const char *text, uint8_t *family,
+                          union ct_addr *addr) {
+  struct prefix p;
+  if (strchr(text, '/') != NULL || prefix_parse(text, &p) < 0)
+    return false;
+  *family = p.family;
+  *addr = p.addr;
+  return true;
+}
+
+/* Returns 0, or -1 when out of memory. */
+static int grow(void **array, size_t *capacity, size_t need, size_t size) {
+  if (need <= *capacity)
+    return 0;
+  size_t capacity_new = *capacity ? *capacity : 16;
+  while (capacity_new < need)
+    capacity_new *= 2;
+  void *grown = realloc(*array, capacity_new * size);
+  if (grown == NULL)
+    return -1;
+  *array = grown;
+  *capacity = capacity_new;
+  return 0;
+}
+
+/* Adds a safe name for addr to s. Returns 0, or -1 when out of memory. The
+ * pool may move: the caller rebuilds the index, whatever this returns. */
+static int source_add(struct source *s, uint8_t family,
+                      const union ct_addr *addr, const char *name) {
+  size_t len = strlen(name) + 1;
+  if (grow((void **)&s->pool, &s->pool_capacity, s->pool_len + len, 1) < 0 ||
+      grow((void **)&s->entries, &s->capacity, s->count + 1,
+           sizeof(*s->entries)) < 0) {
+    errno = ENOMEM;
+    return -1;
+  }
+  memcpy(s->pool + s->pool_len, name, len);
+  s->entries[s->count++] = (struct name_entry){
+      .addr = *addr, .family = family, .name = (uint32_t)s->pool_len};
+  s->pool_len += len;
+  return 0;
+}
+
+static void source_clear(struct source *s) {
+  free(s->entries);
+  free(s->pool);
+  s->entries = NULL;
+  s->pool = NULL;
+  s->count = s->capacity = s->pool_len = s->pool_capacity = 0;
+}
+
+/* Orders by family, then address: the index's order for lookups. */
+static int compare_address(const void *a, const void *b) {
+  const struct index_entry *x = a, *y = b;
+  if (x->family != y->family)
+    return x->family < y->family ? -1 : 1;
+  return memcmp(&x->addr, &y->addr, sizeof(x->addr));
+}
+
+/* Orders by address, then rank: the winner comes first among equals. */
+static int compare_rank(const void *a, const void *b) {
+  const struct index_entry *x = a, *y = b;
+  int c = compare_address(a, b);
+  if (c != 0)
+    return c;
+  return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+/* Rebuilds the index from every source. Returns 0, or -1 when out of
+ * memory: then no host has a name until a later rebuild succeeds (the old
+ * index may point into pools that are gone). */
+static int build_index(struct names *n) {
+  size_t total = 0, rank = 0, kept = 0;
+  for (size_t i = 0; i < n->source_count; i++)
+    total += n->sources[i].count;
+  free(n->index);
+  n->index = malloc((total ? total : 1) * sizeof(*n->index));
+  n->index_count = 0;
+  if (n->index == NULL) {
+    if (!n->warned_memory)
+      n->log(LOG_ERR, "out of memory: hosts go by their addresses until "
+                      "their names fit again");
+    n->warned_memory = true;
+    errno = ENOMEM;
+    return -1;
+  }
+  for (size_t i = 0; i < n->source_count; i++) {
+    const struct source *s = &n->sources[i];
+    for (const struct name_entry *e = s->entries; e < s->entries + s->count;
+         e++, rank++)
+      n->index[rank] = (struct index_entry){.addr = e->addr,
+                                            .family = e->family,
+                                            .rank = (uint32_t)rank,
+                                            .name = s->pool + e->name};
+  }
+  qsort(n->index, total, sizeof(*n->index), compare_rank);
+  for (size_t i = 0; i < total; i++)
+    if (kept == 0 || compare_address(&n->index[kept - 1], &n->index[i]) != 0)
+      n->index[kept++] = n->index[i];
+  n->index_count = kept;
+  n->warned_memory = false;
+  return 0;
+}
+
+struct names *names_new(log_fn log) {
+  struct names *n = calloc(1, sizeof(*n));
+  if (n == NULL)
+    return NULL;
+  n->log = log;
+  n->sources = calloc(1, sizeof(*n->sources));
+  n->source_count = n->sources ? 1 : 0;
+  if (n->sources == NULL || build_index(n) < 0) {
+    names_free(n);
+    return NULL;
+  }
+  return n;
+}
+
+void names_free(struct names *n) {
+  if (n == NULL)
+    return;
+  for (size_t i = 0; i < n->source_count; i++) {
+    source_clear(&n->sources[i]);
+    free(n->sources[i].path);
+  }
+  free(n->sources);
+  free(n->index);
+  free(n);
+}
+
+int names_add(struct names *n, const char *address, const char *name) {
+  char safe[NAMES_SIZE];
+  uint8_t family;
+  union ct_addr addr;
+  if (!parse_address(address, &family, &addr) || names_check(name) != NULL) {
+    errno = EINVAL;
+    return -1;
+  }
+  names_make_safe(name, safe);
+  int rc = source_add(&n->sources[0], family, &addr, safe);
+  return build_index(n) < 0 ? -1 : rc;
+}
+
+int names_add_file(struct names *n, const char *path) {
+  if (path[0] != '/') {
+    errno = EINVAL;
+    return -1;
+  }
+  size_t capacity = n->source_count;
+  char *copy = strdup(path);
+  if (copy == NULL || grow((void **)&n->sources, &capacity, n->source_count + 1,
+                           sizeof(*n->sources)) < 0) {
+    free(copy);
+    errno = ENOMEM;
+    return -1;
+  }
+  n->sources[n->source_count++] = (struct source){.path = copy};
+  return 0;
+}
+
+/* A HostsFile line is one of these, told apart by its first field:
+ *
+ *   /etc/hosts        <address> <name> [<alias>...]  [# comment]
+ *   dnsmasq, IPv4     <expiry> <MAC> <IPv4 address> <name|*> <client ID|*>
+ *   dnsmasq, IPv6     <expiry> <IAID> <IPv6 address> <name|*> <DUID|*>
+ *                     duid <the server's DUID>
+ *
+ * An /etc/hosts line starts with an address; a lease line with its expiry
+ * in seconds since the epoch (0: never). dnsmasq writes '*' where a client
+ * sent no name, and drops expired leases itself: expiry is not checked. */
+enum line_kind { LINE_NOTHING, LINE_NAME, LINE_BAD };
+
+struct line {
+  uint8_t family;
+  union ct_addr addr;
+  char name[NAMES_SIZE];
+  char why[NAMES_SIZE + 160]; /* LINE_BAD */
+};
+
+#define LINE_FIELDS 5
+#define FIELD_SPACE " \t\r\n"
+
+/* Splits text at white space, up to a '#', into at most LINE_FIELDS fields.
+ * Returns how many. */
+static size_t split(char *text, char *field[LINE_FIELDS]) {
+  char *comment = strchr(text, '#'), *save;
+  size_t n = 0;
+  if (comment != NULL)
+    *comment = '\0';
+  for (char *f = strtok_r(text, FIELD_SPACE, &save); f && n < LINE_FIELDS;
+       f = strtok_r(NULL, FIELD_SPACE, &save))
+    field[n++] = f;
+  return n;
+}
+
+static bool all_digits(const char *text) {
+  if (*text == '\0')
+    return false;
+  for (; *text != '\0'; text++)
+    if (*text < '0' || *text > '9')
+      return false;
+  return true;
+}
+
+/* Takes name as the line's name, or says why it cannot be one. */
+static enum line_kind line_name(const char *name, struct line *out) {
+  const char *why = names_check(name);
+  if (why != NULL) {
+    snprintf(out->why, sizeof(out->why), "names \"%.*s\", but a host needs %s",
+             NAMES_MAX_LEN, name, why);
+    return LINE_BAD;
+  }
+  names_make_safe(name, out->name);
+  return LINE_NAME;
+}
+
+static enum line_kind parse_line(char *text, struct line *out) {
+  char *field[LINE_FIELDS];
+  size_t n = split(text, field);
+  if (n == 0)
+    return LINE_NOTHING;
+  if (parse_address(field[0], &out->family, &out->addr)) {
+    if (n > 1)
+      return line_name(field[1], out);
+    snprintf(out->why, sizeof(out->why), "has an address but no name");
+    return LINE_BAD;
+  }
+  if (n == 2 && strcmp(field[0], "duid") == 0)
+    return LINE_NOTHING;
+  if (n >= 4 && all_digits(field[0]) &&
+      parse_address(field[2], &out->family, &out->addr))
+    return strcmp(field[3], "*") == 0 ? LINE_NOTHING : line_name(field[3], out);
+  snprintf(out->why, sizeof(out->why),
+           "is neither an /etc/hosts line (address, names) nor a dnsmasq "
+           "lease line (expiry, MAC or IAID, address, name, client ID)");
+  return LINE_BAD;
+}
+
+static struct file_identity identity_of(const struct stat *st) {
+  return (struct file_identity){.dev = st->st_dev,
+                                .ino = st->st_ino,
+                                .size = st->st_size,
+                                .mtime = st->st_mtim};
+}
+
+static bool same_file(const struct file_identity *a, const struct stat *st) {
+  struct file_identity b = identity_of(st);
+  return a->dev == b.dev && a->ino == b.ino && a->size == b.size &&
+         a->mtime.tv_sec == b.mtime.tv_sec &&
+         a->mtime.tv_nsec == b.mtime.tv_nsec;
+}
+
+/* Reads the lines of s's file f into fresh. Returns 0, or -1 with errno
+ * when the file could not be read whole. */
+static int read_lines(struct names *n, struct source *s, FILE *f,
+                      struct source *fresh) {
+  char *text = NULL;
+  size_t size = 0, number = 0, bad = 0, first_bad = 0;
+  struct line line, first = {0};
+  int rc = 0;
+  while (rc == 0 && getline(&text, &size, f) >= 0) {
+    number++;
+    switch (parse_line(text, &line)) {
+    case LINE_NAME:
+      rc = source_add(fresh, line.family, &line.addr, line.name);
+      break;
+    case LINE_BAD:
+      if (bad++ == 0) {
+        first_bad = number;
+        first = line;
+      }
+      break;
+    case LINE_NOTHING:
+      break;
+    }
+  }
+  int err = rc < 0 ? ENOMEM : errno;
+  if (rc == 0 && ferror(f))
+    rc = -1;
+  free(text);
+  if (rc < 0) {
+    errno = err;
+    return -1;
+  }
+  /* One warning for the same bad lines, not one a read: a lease file is
+   * read again on every renewal. The first bad line is what the user needs
+   * to find the rest. */
+  if (bad > 0 && (bad != s->bad_lines || first_bad != s->first_bad))
+    n->log(LOG_WARNING,
+           "HostsFile %s: skipped %zu bad line%s; the first, line %zu, %s",
+           s->path, bad, bad == 1 ? "" : "s", first_bad, first.why);
+  s->bad_lines = bad;
+  s->first_bad = first_bad;
+  return 0;
+}
+
+/* Reads s's file again. Returns 0, or -1 with errno (or NOT_A_REGULAR_FILE)
+ * when it cannot be read; s keeps its entries then. */
+static int read_file(struct names *n, struct source *s) {
+  /* O_NONBLOCK: a FIFO at the path must not block collectd's read. */
+  int fd = open(s->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0)
+    return -1;
+  int err = fstat(fd, &st) < 0     ? errno
+            : !S_ISREG(st.st_mode) ? NOT_A_REGULAR_FILE
+                                   : 0;
+  if (err != 0) {
+    close(fd);
+    errno = err;
+    return -1;
+  }
+  FILE *f = fdopen(fd, "r");
+  if (f == NULL) {
+    close(fd);
+    return -1;
+  }
+  struct source fresh = {0};
+  int rc = read_lines(n, s, f, &fresh);
+  err = errno;
+  fclose(f);
+  if (rc < 0) {
+    source_clear(&fresh);
+    errno = err;
+    return -1;
+  }
+  source_clear(s);
+  s->entries = fresh.entries;
+  s->count = fresh.count;
+  s->capacity = fresh.capacity;
+  s->pool = fresh.pool;
+  s->pool_len = fresh.pool_len;
+  s->pool_capacity = fresh.pool_capacity;
+  /* The identity from before the read: a write during it changes the file
+   * again, so the next refresh reads it again. */
+  s->read_as = identity_of(&st);
+  return 0;
+}
+
+/* Warns, once until the file can be read again, that it cannot be read. */
+static void cannot_read(struct names *n, struct source *s, int err) {
+  if (s->failed == err)
+    return;
+  s->failed = err;
+  const char *why =
+      err == NOT_A_REGULAR_FILE ? "not a regular file" : strerror(err);
+  if (s->read)
+    n->log(LOG_WARNING,
+           "HostsFile %s: cannot read it any more: %s; keeping the %zu "
+           "names it gave until it is back",
+           s->path, why, s->count);
+  else
+    n->log(LOG_WARNING,
+           "HostsFile %s: cannot read it: %s; its names are used as soon "
+           "as it can be read (a lease file appears when dnsmasq starts)",
+           s->path, why);
+}
+
+/* Reads s's file when it changed. Returns whether its entries changed. */
+static bool refresh_file(struct names *n, struct source *s) {
+  struct stat st;
+  int rc = stat(s->path, &st);
+  if (rc == 0 && s->read && same_file(&s->read_as, &st)) {
+    s->failed = 0;
+    return false;
+  }
+  if (rc == 0)
+    rc = read_file(n, s);
+  if (rc < 0) {
+    cannot_read(n, s, errno);
+    return false;
+  }
+  if (!s->read || s->failed != 0)
+    n->log(LOG_INFO, "HostsFile %s: %zu name%s", s->path, s->count,
+           s->count == 1 ? "" : "s");
+  s->read = true;
+  s->failed = 0;
+  return true;
+}
+
+void names_refresh(struct names *n) {
+  bool changed = false;
+  for (size_t i = 1; i < n->source_count; i++)
+    changed |= refresh_file(n, &n->sources[i]);
+  if (changed || n->warned_memory)
+    build_index(n);
+}
+
+const char *names_lookup(const struct names *n, uint8_t family,
+                         const union ct_addr *addr) {
+  struct index_entry key = {.addr = *addr, .family = family};
+  if (n->index_count == 0) /* the index may be NULL after running out */
+    return NULL;
+  const struct index_entry *e = bsearch(&key, n->index, n->index_count,
+                                        sizeof(*n->index), compare_address);
+  return e ? e->name : NULL;
+}
