@@ -29,7 +29,7 @@
 #define MAX_TOP_FLOWS 1000
 /* Keys tracked at most, about 120 bytes each: 64 Ki keys take 8 MiB. */
 #define DEFAULT_MAX_FLOW_KEYS 65536
-#define MAX_FLOW_KEYS_LIMIT 10000000
+#define MAX_FLOW_KEYS_LIMIT 1000000
 /* A key without traffic for this many intervals is forgotten. */
 #define FLOW_KEY_IDLE 30
 #define MAX_EVENT_BUFFER (1 << 30)

@@ -4,7 +4,6 @@
  * through flowkeys_add() and flowkeys_end_interval() as the collector
  * drives them once a read, and through the accounting. */
 #include <check.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -605,7 +604,7 @@ START_TEST(pings_with_different_echo_ids_are_one_key_in_both_kinds) {
 }
 END_TEST
 
-START_TEST(the_same_addresses_in_ipv4_and_another_protocol_are_other_keys) {
+START_TEST(the_same_ends_and_port_over_tcp_and_udp_are_two_keys) {
   struct ct_entry tcp, udp;
   entry_tcp(&tcp, LAPTOP, 51000, WEB, 443);
   entry_udp(&udp, LAPTOP, 51000, WEB, 443); /* QUIC */
@@ -965,8 +964,7 @@ static Suite *flowkeys_suite(void) {
   tcase_add_test(ends, rule_3_the_original_source_is_local);
   tcase_add_test(ends, a_conversation_key_is_one_for_every_local_port);
   tcase_add_test(ends, pings_with_different_echo_ids_are_one_key_in_both_kinds);
-  tcase_add_test(
-      ends, the_same_addresses_in_ipv4_and_another_protocol_are_other_keys);
+  tcase_add_test(ends, the_same_ends_and_port_over_tcp_and_udp_are_two_keys);
   suite_add_tcase(s, ends);
 
   TCase *acc = tcase_create("through the accounting");
