@@ -6,11 +6,11 @@
 #   collectd_conf DIR "PLUGIN..." CTFLOW_BODY
 #       make DIR (a fresh, empty work dir) with a private plugin dir (a copy
 #       of $CTFLOW_SO and of the stock plugins named, plus csv and logfile:
-#       collectd refuses symlinks there) and DIR/collectd.conf: Interval 1,
-#       hostname CTFI_HOST, log to stdout, csv into DIR/csv. PLUGIN... are
-#       further stock plugins to load with their defaults (rrdtool writes
-#       into DIR/rrd). CTFLOW_BODY is the text inside <Plugin ctflow>; ""
-#       loads ctflow without a block.
+#       collectd refuses symlinks there) and DIR/collectd.conf: Interval
+#       CTFI_INTERVAL (default 1), hostname CTFI_HOST, log to stdout, csv
+#       into DIR/csv. PLUGIN... are further stock plugins to load with
+#       their defaults (rrdtool writes into DIR/rrd). CTFLOW_BODY is the
+#       text inside <Plugin ctflow>; "" loads ctflow without a block.
 #   collectd_start DIR NS     start collectd -f in network namespace NS in
 #                             the background (from this shell, not from a
 #                             subshell: collectd_stop reaps it); its stdout
@@ -51,6 +51,21 @@
 #                             for every TYPE; prints the missing ones
 #   CTFI_HOST_SERIES          SPEC's 9 series of a host (types with their
 #                             type instances), as the csv writer names them
+#   csv_series DIR            print every SERIES written, one a line
+#   csv_values DIR SERIES [N] print "EPOCH VALUE" of every data line, oldest
+#                             first (VALUE: the Nth, default 1)
+#   csv_decreases DIR SERIES  print "SERIES N EPOCH BEFORE AFTER" for every
+#                             line where value N (any of them) went down
+#                             from the line before; returns 1 when one did
+#   csv_total_mismatches DIR TYPE [N]
+#                             for every ctflow read (a line of
+#                             ctflow-self/count-flows), compare value N
+#                             (default 1) of ctflow-total/TYPE with the sum
+#                             over the host buckets and other (a bucket
+#                             without a line at that read counts 0); print
+#                             "EPOCH TOTAL SUM" where they differ, return 1
+#                             when some did; print the number of reads
+#                             compared to stderr
 #
 # Test reporting, TAP-like, shared by the integration tests:
 #   ctfi_require TOOL...      exit 1 (never skip) unless root, CTFLOW_SO is a
@@ -88,8 +103,10 @@
 #                             remove $WORK (kept when CTFI_KEEP is set)
 #
 # Knobs: CTFLOW_SO (the plugin to test; required), CTFI_HOST (the hostname
-# collectd reports, default ctfi), COLLECTD (default /usr/sbin/collectd),
-# COLLECTD_PLUGINS (stock plugins, default /usr/lib/collectd), COLLECTD_TYPESDB.
+# collectd reports, default ctfi), CTFI_INTERVAL (collectd's Interval in
+# seconds, read by collectd_conf; default 1), COLLECTD (default
+# /usr/sbin/collectd), COLLECTD_PLUGINS (stock plugins, default
+# /usr/lib/collectd), COLLECTD_TYPESDB.
 
 CTFI_HOST=${CTFI_HOST:-ctfi}
 # shellcheck disable=SC2034 # read by the sourcing scripts
@@ -115,7 +132,7 @@ collectd_conf() {
     cat <<EOF
 Hostname "$CTFI_HOST"
 FQDNLookup false
-Interval 1
+Interval ${CTFI_INTERVAL:-1}
 BaseDir "$dir"
 PIDFile "$dir/collectd.pid"
 PluginDir "$dir/plugins"
@@ -248,6 +265,74 @@ csv_has_series() {
   ((${#missing[@]} == 0)) && return 0
   echo "# ctflow-$2 lacks: ${missing[*]}"
   return 1
+}
+
+csv_series() {
+  local f
+  for f in "$1/csv/$CTFI_HOST"/*/*-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]; do
+    [[ -f $f ]] || continue
+    f=${f#"$1/csv/$CTFI_HOST/"}
+    printf '%s\n' "${f%-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]}"
+  done | sort -u
+}
+
+csv_values() {
+  local files
+  mapfile -t files < <(_csv_files "$1" "$2")
+  ((${#files[@]} > 0)) || return 1
+  awk -F, -v col=$((${3:-1} + 1)) '/^[0-9]/ { print $1, $col }' "${files[@]}"
+}
+
+csv_decreases() {
+  local files
+  mapfile -t files < <(_csv_files "$1" "$2")
+  ((${#files[@]} > 0)) || return 0
+  awk -F, -v s="$2" '/^[0-9]/ {
+      for (i = 2; i <= NF; i++) {
+        if (n && $i + 0 < last[i] + 0) { print s, i - 1, $1, last[i], $i; bad = 1 }
+        last[i] = $i
+      }
+      n++ }
+    END { exit bad }' "${files[@]}"
+}
+
+csv_total_mismatches() {
+  local dir=$1 type=$2 col=${3:-1} d bucket reads files=()
+  reads=$(_csv_files "$dir" ctflow-self/count-flows)
+  [[ -n $reads ]] || return 1
+  for d in "$dir/csv/$CTFI_HOST"/ctflow-*; do
+    bucket=${d##*/ctflow-}
+    case $bucket in total | kernel | self | flows) continue ;; esac
+    mapfile -t -O "${#files[@]}" files < <(_csv_files "$dir" "ctflow-$bucket/$type")
+  done
+  mapfile -t -O "${#files[@]}" files < <(_csv_files "$dir" "ctflow-total/$type")
+  # shellcheck disable=SC2086 # one file name per line, no blanks in them
+  awk -F, -v col=$((col + 1)) '
+    FNR == 1 {
+      role = "bucket"
+      if (FILENAME ~ /\/ctflow-total\//) role = "total"
+      if (FILENAME ~ /\/ctflow-self\/count-flows-/) role = "read"
+    }
+    !/^[0-9]/ { next }
+    role == "read" { r[n++] = $1; next }
+    {
+      for (i = 0; i < n; i++) {
+        d = $1 - r[i]
+        if (d < 0) d = -d
+        if (d < 0.3) break
+      }
+      if (i == n) next
+      if (role == "total") { tot[i] = $col; have[i] = 1 } else sum[i] += $col
+    }
+    END {
+      for (i = 0; i < n; i++) {
+        if (!have[i]) continue
+        compared++
+        if (tot[i] != sum[i] + 0) { printf "%s %s %s\n", r[i], tot[i], sum[i] + 0; bad = 1 }
+      }
+      print compared + 0 > "/dev/stderr"
+      exit bad
+    }' $reads "${files[@]}"
 }
 
 collectd_wait_lines() {

@@ -11,13 +11,15 @@
 #   srv  .20  ::20 --+                                    iperf3, UDP echo,
 #                                                         TCP echo
 #   srv runs iperf3, UDP echo, TCP echo too; it is the port forward's target.
+#   wan and srv also run a request/response server for short connections.
 #
 # The router masquerades IPv4 from the LAN to the WAN and forwards its WAN
-# address's TCP port 8080 to srv port 80 (DNAT). IPv6 is routed without NAT;
-# an inet table's ct rule makes the kernel track IPv6 too (it tracks a
-# family only once some rule of that family needs conntrack). All addresses
-# are private or documentation ranges, inside ctflow's default LocalNetwork
-# on the LAN side and outside it on the WAN side.
+# address's TCP port 8080 to srv port 80 (DNAT), and its port 8081 to srv's
+# request/response server. IPv6 is routed without NAT; an inet table's ct
+# rule makes the kernel track IPv6 too (it tracks a family only once some
+# rule of that family needs conntrack). All addresses are private or
+# documentation ranges, inside ctflow's default LocalNetwork on the LAN
+# side and outside it on the WAN side.
 #
 # Ground truth: the router's forward chain has one named counter per LAN
 # address and direction, <role>_v<4|6>_<tx|rx> (tx: the address is the
@@ -47,6 +49,13 @@
 #   topo_growth BEFORE AFTER NAME  print "PACKETS BYTES": how much counter
 #                                  NAME grew from file BEFORE to file AFTER
 #                                  (two saved topo_counters outputs)
+#   topo_sample_counters PREFIX FILE STOP_FILE SECONDS
+#                                  every 0.1 s until STOP_FILE exists or
+#                                  SECONDS passed, append the truth counters
+#                                  to FILE as "EPOCH NAME PACKETS BYTES"
+#                                  (EPOCH taken just before they are read:
+#                                  they hold at least what passed by then);
+#                                  run it in the background
 #
 # Traffic (each bounded in size and, through timeout(1), in time; each
 # returns non-zero when the exchange did not complete):
@@ -65,12 +74,40 @@
 #       N TCP connections to the echo server at ADDR port TOPO_HOLD_PORT,
 #       opened together, idle, closed cleanly after SECONDS, or as soon as
 #       RELEASE_FILE exists
+#   topo_rr PREFIX ROLE ADDR PORT COUNT [PARALLEL] [SEED]
+#       COUNT short TCP connections (PARALLEL at a time, default 1) to the
+#       request/response server at ADDR:PORT (TOPO_RR_PORT, or
+#       TOPO_FWD_RR_PORT on the router's WAN address): each sends a request
+#       of 100-4099 bytes, receives a response of 200-30199 bytes (sizes
+#       vary with the connection's number and SEED) and is closed at once;
+#       prints the number completed. The server answers any number of
+#       requests on one connection, until the client closes it.
+#   topo_udp_pairs PREFIX ROLE ADDR COUNT SIZE [PARALLEL] [FIRST_PORT]
+#       COUNT UDP request/response pairs of SIZE payload bytes to the echo
+#       server at ADDR port TOPO_UDP_PORT, PARALLEL at a time (default 1),
+#       pair i from source port FIRST_PORT + i (default 20000): each a
+#       conntrack entry of its own (ports the kernel picked could repeat
+#       while an earlier pair's entry lives); prints the number answered.
+#       Give concurrent IPv4 flows from different LAN hosts to one server
+#       different ports: masquerade maps them to one address, and two new
+#       entries that take the same port at once clash (the kernel drops
+#       the second's packet after the forward chain counted it)
+#
+# Timeouts:
+#   topo_short_timeouts PREFIX SECONDS
+#       set the router's conntrack timeouts of ending TCP states (FIN_WAIT,
+#       CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE), of UDP, of ICMP/ICMPv6 and
+#       of other protocols (e.g. the IGMP reports of the router's bridge)
+#       to SECONDS, so that finished flows leave the table soon; applies to
+#       entries as their next packet refreshes them
 #
 # Addresses: TOPO_V4[role], TOPO_V6[role] (roles h1 h2 h3 srv wan; router
 # for its LAN side, router_wan for its WAN side; wan2 is a second address
 # of the wan namespace, a second remote peer). Servers: iperf3 on
 # TOPO_IPERF_PORTS in wan and srv, and on TOPO_FWD_TO_PORT in srv; UDP echo
-# on TOPO_UDP_PORT and TCP echo on TOPO_HOLD_PORT in wan and srv.
+# on TOPO_UDP_PORT, TCP echo on TOPO_HOLD_PORT and request/response on
+# TOPO_RR_PORT in wan and srv (the router forwards TOPO_FWD_RR_PORT there;
+# its protocol: see _TOPO_RR_SERVER).
 # Knobs: TOPO_TIMEOUT (seconds any one traffic command may take, default
 # 30), TOPO_ACCT (nf_conntrack_acct set by topo_up, default 1),
 # TOPO_PYTHON (default /usr/bin/python3).
@@ -86,6 +123,8 @@ TOPO_FWD_TO_PORT=80
 TOPO_IPERF_PORTS="5201 5202 5203 5204 5205 5206 5207 5208 5209 5210 5211 5212"
 TOPO_UDP_PORT=5353
 TOPO_HOLD_PORT=7000
+TOPO_RR_PORT=7100
+TOPO_FWD_RR_PORT=8081
 TOPO_TIMEOUT=${TOPO_TIMEOUT:-30}
 TOPO_ACCT=${TOPO_ACCT:-1}
 TOPO_PYTHON=${TOPO_PYTHON:-/usr/bin/python3}
@@ -160,6 +199,116 @@ for c in conns:
     c.close()
 '
 
+# A request/response server, one thread per connection: reads a header
+# (request and response sizes, 4 bytes each, big endian) and the request,
+# sends the response, and again, until the client closes; then closes at
+# once (a late close would leave the router's entry waiting in CLOSE_WAIT).
+# argv: port. Listens on every address, IPv4 and IPv6.
+_TOPO_RR_SERVER='
+import socket, struct, threading, sys
+def read(c, n):
+    data = b""
+    while len(data) < n:
+        chunk = c.recv(min(n - len(data), 65536))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+def serve(c):
+    try:
+        c.settimeout(60)
+        while True:
+            head = read(c, 8)
+            if head is None:
+                return
+            need, reply = struct.unpack("!II", head)
+            while need > 0:
+                chunk = c.recv(min(need, 65536))
+                if not chunk:
+                    return
+                need -= len(chunk)
+            c.sendall(b"r" * reply)
+    except OSError:
+        pass
+    finally:
+        c.close()
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", int(sys.argv[1])))
+s.listen(512)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+'
+
+# COUNT short connections to a request/response server, PARALLEL at a time;
+# prints how many completed, exits 1 unless all did.
+# argv: address, port, count, parallel, seed.
+_TOPO_RR_CLIENT='
+import socket, struct, sys, threading
+host, port, count, parallel, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+done = []
+def one(i):
+    k = i + 7919 * seed
+    request, reply = 100 + (k * 211) % 4000, 200 + (k * 7919) % 30000
+    with socket.create_connection((host, port), timeout=5) as c:
+        c.sendall(struct.pack("!II", request, reply) + b"q" * request)
+        got = 0
+        while got < reply:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            got += len(chunk)
+    return got == reply
+def worker(w):
+    for i in range(w, count, parallel):
+        try:
+            if one(i):
+                done.append(i)
+        except OSError:
+            pass
+threads = [threading.Thread(target=worker, args=(w,)) for w in range(parallel)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(len(done))
+sys.exit(0 if len(done) == count else 1)
+'
+
+# COUNT UDP request/response pairs, pair i from source port first + i,
+# PARALLEL at a time; prints how many were answered, exits 1 unless all
+# were. argv: address, port, count, size, parallel, first.
+_TOPO_UDP_PAIRS_CLIENT='
+import socket, sys, threading
+host, port, count, size, parallel, first = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+family = socket.AF_INET6 if ":" in host else socket.AF_INET
+answered = []
+def worker(w):
+    for i in range(w, count, parallel):
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            s.settimeout(2.0)
+            try:
+                s.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", first + i))
+                s.connect((host, port))
+            except OSError:
+                continue
+            s.send(b"p" * size)
+            try:
+                s.recv(65535)
+                answered.append(i)
+            except OSError:
+                pass
+threads = [threading.Thread(target=worker, args=(w,)) for w in range(parallel)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(len(answered))
+sys.exit(0 if len(answered) == count else 1)
+'
+
 topo_ns() {
   printf '%s%s\n' "$1" "$2"
 }
@@ -206,6 +355,8 @@ _topo_servers() {
     </dev/null >/dev/null 2>&1 &
   ip netns exec "$ns" socat "TCP6-LISTEN:$TOPO_HOLD_PORT,ipv6only=0,reuseaddr,fork" \
     PIPE </dev/null >/dev/null 2>&1 &
+  ip netns exec "$ns" "$TOPO_PYTHON" -c "$_TOPO_RR_SERVER" "$TOPO_RR_PORT" \
+    </dev/null >/dev/null 2>&1 &
 }
 
 # Prints the router's nftables ruleset: NAT and the truth counters.
@@ -216,6 +367,7 @@ table ip ctfi_nat {
   chain prerouting {
     type nat hook prerouting priority dstnat; policy accept;
     iifname "wan0" ip daddr ${TOPO_V4[router_wan]} tcp dport $TOPO_FWD_PORT dnat to ${TOPO_V4[srv]}:$TOPO_FWD_TO_PORT
+    iifname "wan0" ip daddr ${TOPO_V4[router_wan]} tcp dport $TOPO_FWD_RR_PORT dnat to ${TOPO_V4[srv]}:$TOPO_RR_PORT
   }
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
@@ -366,8 +518,9 @@ _topo_warm_up() {
 _topo_wait_servers() {
   local prefix=$1 role i want have
   for role in wan srv; do
-    # iperf3 ports, the TCP echo, and in srv the port forward's target
-    want=$(($(wc -w <<<"$TOPO_IPERF_PORTS") + 1))
+    # iperf3 ports, the TCP echo, request/response, and in srv the port
+    # forward's target
+    want=$(($(wc -w <<<"$TOPO_IPERF_PORTS") + 2))
     [[ $role != srv ]] || want=$((want + 1))
     for ((i = 0; i < 50; i++)); do
       have=$(ip netns exec "$prefix$role" ss -Htln | wc -l)
@@ -457,6 +610,17 @@ topo_growth() {
     END { if (!(1 in p) || !(2 in p)) exit 1; print p[2] - p[1], b[2] - b[1] }' "$1" "$2"
 }
 
+topo_sample_counters() {
+  local prefix=$1 file=$2 stop=$3 seconds=$4 end now
+  end=$(($(date +%s) + seconds))
+  while [[ ! -e $stop ]]; do
+    now=$(date +%s.%N)
+    [[ ${now%.*} -lt $end ]] || break
+    topo_counters "$prefix" | sed "s/^/$now /" >>"$file"
+    sleep 0.1
+  done
+}
+
 topo_tcp() {
   local prefix=$1 role=$2 addr=$3 port=$4 dir=$5 bytes=$6 rate=${7:-}
   local args=(-c "$addr" -p "$port" -n "$bytes" --connect-timeout 3000)
@@ -486,4 +650,24 @@ topo_ping() {
 topo_hold() {
   timeout "$TOPO_TIMEOUT" ip netns exec "$1$2" "$TOPO_PYTHON" -c "$_TOPO_HOLD_CLIENT" \
     "$3" "$TOPO_HOLD_PORT" "$4" "$5" "${6:-}"
+}
+
+topo_rr() {
+  timeout "$TOPO_TIMEOUT" ip netns exec "$1$2" "$TOPO_PYTHON" -c "$_TOPO_RR_CLIENT" \
+    "$3" "$4" "$5" "${6:-1}" "${7:-0}"
+}
+
+topo_udp_pairs() {
+  timeout "$TOPO_TIMEOUT" ip netns exec "$1$2" "$TOPO_PYTHON" -c "$_TOPO_UDP_PAIRS_CLIENT" \
+    "$3" "$TOPO_UDP_PORT" "$4" "$5" "${6:-1}" "${7:-20000}"
+}
+
+topo_short_timeouts() {
+  local prefix=$1 t=$2 knob args=()
+  for knob in tcp_timeout_fin_wait tcp_timeout_close_wait tcp_timeout_last_ack \
+    tcp_timeout_time_wait tcp_timeout_close udp_timeout udp_timeout_stream \
+    icmp_timeout icmpv6_timeout generic_timeout; do
+    args+=("net.netfilter.nf_conntrack_$knob=$t")
+  done
+  ip netns exec "${prefix}router" sysctl -qw "${args[@]}"
 }
