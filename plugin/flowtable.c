@@ -195,18 +195,26 @@ void flow_end(struct flow *f, uint32_t gen) {
   f->ended_gen = gen;
 }
 
-/* Returns how much a counter grew from last to now (rule 5 on a reset). */
-static uint64_t counter_growth(uint64_t last, uint64_t now) {
-  return now >= last ? now - last : now;
+/* Returns whether any counter of now is below the same one of last. */
+static bool went_down(const struct flow *last, const struct ct_entry *now) {
+  return now->orig_counters.packets < last->orig.packets ||
+         now->orig_counters.bytes < last->orig.bytes ||
+         now->reply_counters.packets < last->reply.packets ||
+         now->reply_counters.bytes < last->reply.bytes;
 }
 
 struct growth flow_advance(struct flow *f, const struct ct_entry *e) {
-  struct growth g = {
-      .orig = {counter_growth(f->orig.packets, e->orig_counters.packets),
-               counter_growth(f->orig.bytes, e->orig_counters.bytes)},
-      .reply = {counter_growth(f->reply.packets, e->reply_counters.packets),
-                counter_growth(f->reply.bytes, e->reply_counters.bytes)},
-  };
+  /* Zeroing (conntrack -L -z) resets all four counters of an entry at
+   * once, and one that went down proves it: then every counter's whole
+   * new value is growth, even one that has climbed back above its last
+   * value since. (When all four have climbed back, nothing shows it.) */
+  struct growth g = {.orig = e->orig_counters, .reply = e->reply_counters};
+  if (!went_down(f, e)) {
+    g.orig.packets -= f->orig.packets;
+    g.orig.bytes -= f->orig.bytes;
+    g.reply.packets -= f->reply.packets;
+    g.reply.bytes -= f->reply.bytes;
+  }
   f->orig = e->orig_counters;
   f->reply = e->reply_counters;
   return g;

@@ -65,8 +65,9 @@ size_t flowtable_memory(const struct flowtable *table);
 void flow_end(struct flow *flow, uint32_t gen);
 
 /* Returns what entry's counters grew since flow last saw them, and stores
- * them in flow. A counter lower than before was reset (conntrack -L -z):
- * its whole new value is growth (SPEC, accounting rule 5). */
+ * them in flow. A counter lower than before means the entry's counters
+ * were reset (conntrack -L -z resets all four together): then all their
+ * whole new values are growth (SPEC, accounting rule 5). */
 struct growth flow_advance(struct flow *flow, const struct ct_entry *entry);
 
 #endif

@@ -199,15 +199,28 @@ START_TEST(an_unchanged_entry_grows_by_nothing) {
 END_TEST
 
 START_TEST(a_counter_that_went_down_was_reset_and_grew_by_its_new_value) {
-  /* The original direction was zeroed (conntrack -L -z) and carried 2
-   * packets, 150 bytes since; the reply direction only grew. */
+  /* Zeroed (conntrack -L -z), then 2 packets, 150 bytes each way. */
   struct ct_entry e;
   entry_browsing(&e, 42);
   struct flow *f = flow_of(&e);
   entry_counters(&e, 10, 1000, 10, 1000);
   flow_advance(f, &e);
-  entry_counters(&e, 2, 150, 12, 1600);
-  assert_growth(flow_advance(f, &e), 2, 150, 12 - 10, 1600 - 1000);
+  entry_counters(&e, 2, 150, 2, 150);
+  assert_growth(flow_advance(f, &e), 2, 150, 2, 150);
+}
+END_TEST
+
+START_TEST(one_counter_that_went_down_shows_all_four_were_reset) {
+  /* Zeroing resets all four counters of an entry together: the reply
+   * direction has since climbed back above its last values, but the
+   * original bytes show the reset, so every new value is growth. */
+  struct ct_entry e;
+  entry_browsing(&e, 42);
+  struct flow *f = flow_of(&e);
+  entry_counters(&e, 10, 1000, 10, 1000);
+  flow_advance(f, &e);
+  entry_counters(&e, 11, 900, 12, 1600);
+  assert_growth(flow_advance(f, &e), 11, 900, 12, 1600);
 }
 END_TEST
 
@@ -347,6 +360,7 @@ static Suite *flowtable_suite(void) {
   tcase_add_test(advance, an_unchanged_entry_grows_by_nothing);
   tcase_add_test(advance,
                  a_counter_that_went_down_was_reset_and_grew_by_its_new_value);
+  tcase_add_test(advance, one_counter_that_went_down_shows_all_four_were_reset);
   suite_add_tcase(s, advance);
 
   TCase *sweep = tcase_create("sweep");
