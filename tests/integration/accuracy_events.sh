@@ -20,6 +20,8 @@ TESTS_DIR=${TESTS_DIR:-$here/..}
 . "$TESTS_DIR/lib/topology.sh"
 # shellcheck source=tests/lib/collectd.sh
 . "$TESTS_DIR/lib/collectd.sh"
+# shellcheck source=tests/lib/truth.sh
+. "$TESTS_DIR/lib/truth.sh"
 
 ctfi_require ip nft conntrack iperf3 socat ping ss timeout awk "$TOPO_PYTHON"
 
@@ -66,35 +68,6 @@ made() {
   MADE[$1]=$((${MADE[$1]:-0} + $2))
 }
 
-# Background jobs of one workload.
-JOB_PIDS=()
-JOB_NAMES=()
-job() {
-  local name=$1
-  shift
-  (
-    trap - ERR
-    "$@" >/dev/null
-  ) &
-  JOB_PIDS+=($!)
-  JOB_NAMES+=("$name")
-}
-
-# Waits for every job; ok when all completed their exchanges.
-wait_jobs() {
-  local i failed=()
-  for i in "${!JOB_PIDS[@]}"; do
-    wait "${JOB_PIDS[$i]}" || failed+=("${JOB_NAMES[$i]}")
-  done
-  if ((${#failed[@]} == 0)); then
-    ctfi_ok "$1: all ${#JOB_PIDS[@]} jobs completed every exchange"
-  else
-    ctfi_not_ok "$1: failed: ${failed[*]}"
-  fi
-  JOB_PIDS=()
-  JOB_NAMES=()
-}
-
 # ROUNDS rounds of COUNT short TCP connections (PARALLEL at a time), 0.7 s
 # apart, so that they end between different reads.
 rr_rounds() {
@@ -125,92 +98,59 @@ udp_rounds() {
 workload() {
   MADE=()
   # Long transfers, paced to span several reads.
-  job "h1 tcp4 up 4M" topo_tcp "$PREFIX" h1 "$W4" 5201 up 4M 8M
+  ctfi_job "h1 tcp4 up 4M" topo_tcp "$PREFIX" h1 "$W4" 5201 up 4M 8M
   made "$H1" 2
-  job "h2 tcp4 down 4M" topo_tcp "$PREFIX" h2 "$W4" 5202 down 4M 8M
+  ctfi_job "h2 tcp4 down 4M" topo_tcp "$PREFIX" h2 "$W4" 5202 down 4M 8M
   made "$H2" 2
-  job "h3 tcp6 up 3M" topo_tcp "$PREFIX" h3 "$W6" 5203 up 3M 6M
+  ctfi_job "h3 tcp6 up 3M" topo_tcp "$PREFIX" h3 "$W6" 5203 up 3M 6M
   made "$H3_6" 2
-  job "h1 tcp6 down 3M" topo_tcp "$PREFIX" h1 "$W6" 5204 down 3M 6M
+  ctfi_job "h1 tcp6 down 3M" topo_tcp "$PREFIX" h1 "$W6" 5204 down 3M 6M
   made "$H1_6" 2
-  job "wan tcp4 via port forward up 3M" topo_tcp "$PREFIX" wan "$FWD" "$TOPO_FWD_PORT" up 3M 8M
+  ctfi_job "wan tcp4 via port forward up 3M" topo_tcp "$PREFIX" wan "$FWD" "$TOPO_FWD_PORT" up 3M 8M
   made "$S4" 2
-  job "wan tcp6 from srv down 2M" topo_tcp "$PREFIX" wan "$S6" 5201 down 2M 6M
+  ctfi_job "wan tcp6 from srv down 2M" topo_tcp "$PREFIX" wan "$S6" 5201 down 2M 6M
   made "$S6" 2
   # Short connections: request, response, close, in rounds.
-  job "h1 rr4 5x40" rr_rounds 5 h1 "$W4" "$TOPO_RR_PORT" 40 4
+  ctfi_job "h1 rr4 5x40" rr_rounds 5 h1 "$W4" "$TOPO_RR_PORT" 40 4
   made "$H1" 200
-  job "h1 rr6 4x20" rr_rounds 4 h1 "$W6" "$TOPO_RR_PORT" 20 2
+  ctfi_job "h1 rr6 4x20" rr_rounds 4 h1 "$W6" "$TOPO_RR_PORT" 20 2
   made "$H1_6" 80
-  job "h2 rr4 4x20 wan2" rr_rounds 4 h2 "$X4" "$TOPO_RR_PORT" 20 2
+  ctfi_job "h2 rr4 4x20 wan2" rr_rounds 4 h2 "$X4" "$TOPO_RR_PORT" 20 2
   made "$H2" 80
-  job "h2 rr6 5x30" rr_rounds 5 h2 "$W6" "$TOPO_RR_PORT" 30 4
+  ctfi_job "h2 rr6 5x30" rr_rounds 5 h2 "$W6" "$TOPO_RR_PORT" 30 4
   made "$H2_6" 150
-  job "h3 rr4 4x25" rr_rounds 4 h3 "$W4" "$TOPO_RR_PORT" 25 2
+  ctfi_job "h3 rr4 4x25" rr_rounds 4 h3 "$W4" "$TOPO_RR_PORT" 25 2
   made "$H3" 100
-  job "h3 rr6 3x20 wan2" rr_rounds 3 h3 "$X6" "$TOPO_RR_PORT" 20 2
+  ctfi_job "h3 rr6 3x20 wan2" rr_rounds 3 h3 "$X6" "$TOPO_RR_PORT" 20 2
   made "$H3_6" 60
-  job "wan rr4 via port forward 5x20" rr_rounds 5 wan "$FWD" "$TOPO_FWD_RR_PORT" 20 2
+  ctfi_job "wan rr4 via port forward 5x20" rr_rounds 5 wan "$FWD" "$TOPO_FWD_RR_PORT" 20 2
   made "$S4" 100
-  job "wan rr6 to srv 4x20" rr_rounds 4 wan "$S6" "$TOPO_RR_PORT" 20 2
+  ctfi_job "wan rr6 to srv 4x20" rr_rounds 4 wan "$S6" "$TOPO_RR_PORT" 20 2
   made "$S6" 80
   # UDP: every pair from a source port of its own.
-  job "h1 udp4 4x15" udp_rounds 4 h1 "$W4" 15 700 20000
+  ctfi_job "h1 udp4 4x15" udp_rounds 4 h1 "$W4" 15 700 20000
   made "$H1" 60
-  job "h2 udp6 3x10" udp_rounds 3 h2 "$W6" 10 1200 21000
+  ctfi_job "h2 udp6 3x10" udp_rounds 3 h2 "$W6" 10 1200 21000
   made "$H2_6" 30
-  job "h3 udp4 3x10 wan2" udp_rounds 3 h3 "$X4" 10 300 22000
+  ctfi_job "h3 udp4 3x10 wan2" udp_rounds 3 h3 "$X4" 10 300 22000
   made "$H3" 30
-  job "srv udp4 3x10" udp_rounds 3 srv "$W4" 10 500 23000
+  ctfi_job "srv udp4 3x10" udp_rounds 3 srv "$W4" 10 500 23000
   made "$S4" 30
-  job "wan udp6 to srv 3x10" udp_rounds 3 wan "$S6" 10 900 24000
+  ctfi_job "wan udp6 to srv 3x10" udp_rounds 3 wan "$S6" 10 900 24000
   made "$S6" 30
   # ICMP and ICMPv6 echo: one entry per ping.
-  job "h1 ping4" topo_ping "$PREFIX" h1 "$W4" 5 1000
+  ctfi_job "h1 ping4" topo_ping "$PREFIX" h1 "$W4" 5 1000
   made "$H1" 1
-  job "h2 ping6" topo_ping "$PREFIX" h2 "$W6" 5 400
+  ctfi_job "h2 ping6" topo_ping "$PREFIX" h2 "$W6" 5 400
   made "$H2_6" 1
-  job "h3 ping6 wan2" topo_ping "$PREFIX" h3 "$X6" 5
+  ctfi_job "h3 ping6 wan2" topo_ping "$PREFIX" h3 "$X6" 5
   made "$H3_6" 1
-  job "srv ping4" topo_ping "$PREFIX" srv "$W4" 4 200
+  ctfi_job "srv ping4" topo_ping "$PREFIX" srv "$W4" 4 200
   made "$S4" 1
-  job "wan ping6 to srv" topo_ping "$PREFIX" wan "$S6" 4
+  ctfi_job "wan ping6 to srv" topo_ping "$PREFIX" wan "$S6" 4
   made "$S6" 1
-  job "h3 ping4 wan2" topo_ping "$PREFIX" h3 "$X4" 3
+  ctfi_job "h3 ping4 wan2" topo_ping "$PREFIX" h3 "$X4" 3
   made "$H3" 1
-}
-
-# Returns 0 once the router's table is empty (at most 20 s): the entries
-# left either by timing out, swept by the kernel or by ctflow's own dumps.
-table_empties() {
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [[ $(topo_exec "$PREFIX" router conntrack -C) == 0 ]] && return 0
-    sleep 0.2
-  done
-  return 1
-}
-
-# Prints counter NAME's growth between truth files BEFORE and AFTER:
-# "PACKETS BYTES".
-truth() {
-  awk -v n="$3" '$1 == n { p[FILENAME == ARGV[1]] = $2; b[FILENAME == ARGV[1]] = $3 }
-    END { print p[0] - p[1], b[0] - b[1] }' "$1" "$2"
-}
-
-# check_close TEXT CTFLOW TRUTH: ok when CTFLOW is within 0.1% of TRUTH
-# (equal when TRUTH is 0); prints both and the relative error.
-check_close() {
-  local err
-  if err=$(awk -v c="$2" -v t="$3" 'BEGIN {
-      e = (t == 0) ? (c == 0 ? 0 : 1) : (c - t) / t
-      if (e < 0) e = -e
-      printf "%.4f%%", 100 * e
-      exit !(e <= 0.001) }'); then
-    ctfi_ok "$1: ctflow $2, nft $3, error $err"
-  else
-    ctfi_not_ok "$1: ctflow $2, nft $3, error $err (SPEC: at most 0.1%)"
-  fi
 }
 
 # run DIR EVENTS: collectd with ctflow (Events EVENTS) in the router, the
@@ -232,15 +172,15 @@ run() {
   # Series start at zero at this first read (rule 1); the table is empty.
   topo_counters "$PREFIX" >"$dir/truth.before"
   workload
-  wait_jobs "Events $events: workload"
+  ctfi_wait_jobs "Events $events: workload" "jobs completed every exchange"
   ctfi_check "Events $events: the router's table empties within 20 s after the workload" \
-    table_empties
+    topo_table_empties "$PREFIX"
   topo_counters "$PREFIX" >"$dir/truth.after"
   # Two reads that began after the last entry left: every event is in.
   n=$(collectd_reads "$dir")
   collectd_wait_reads "$dir" $((n + 3)) 20
   csv_time_of "$dir" ctflow-self/count-flows $((n + 3)) >"$dir/last"
-  echo "# Events $events: $((n + 3)) reads, $(truth "$dir/truth.before" "$dir/truth.after" \
+  echo "# Events $events: $((n + 3)) reads, $(topo_growth "$dir/truth.before" "$dir/truth.after" \
     forward_all | cut -d' ' -f2) bytes forwarded"
   collectd_stop "$dir"
   ctfi_check "Events $events: collectd exited cleanly on SIGTERM (status $COLLECTD_STATUS)" \
@@ -259,7 +199,7 @@ topo_short_timeouts "$PREFIX" "$TIMEOUT"
 # The table holds what came before the short timeouts (e.g. an IGMP report
 # of the router's bridge, 600 s): empty it, the collectd run starts clean.
 topo_exec "$PREFIX" router conntrack -F 2>/dev/null
-ctfi_check "the router's table is empty before collectd starts" table_empties
+ctfi_check "the router's table is empty before collectd starts" topo_table_empties "$PREFIX"
 mkdir -p "$WORK/events" "$WORK/noevents"
 
 # --- Events true: every byte, every connection ---------------------------------
@@ -267,30 +207,16 @@ run "$WORK/events" true
 E=$WORK/events
 for a in "${LAN_ADDRS[@]}"; do
   read -r role fam addr <<<"$a"
-  read -r tx_pkts tx_bytes <<<"$(truth "$E/truth.before" "$E/truth.after" "${role}_v${fam}_tx")"
-  read -r rx_pkts rx_bytes <<<"$(truth "$E/truth.before" "$E/truth.after" "${role}_v${fam}_rx")"
-  check_close "$addr ($role) received bytes" "$(final "$E" "ctflow-$addr/if_octets" 1)" "$rx_bytes"
-  check_close "$addr ($role) sent bytes" "$(final "$E" "ctflow-$addr/if_octets" 2)" "$tx_bytes"
-  check_close "$addr ($role) received packets" "$(final "$E" "ctflow-$addr/if_packets" 1)" "$rx_pkts"
-  check_close "$addr ($role) sent packets" "$(final "$E" "ctflow-$addr/if_packets" 2)" "$tx_pkts"
+  truth_host "$E" "$E/truth.before" "$E/truth.after" "$role" "$fam" "$(cat "$E/last")"
   got=$(final "$E" "ctflow-$addr/total_connections")
   ctfi_check "$addr ($role) total_connections: ctflow $got, connections the workload made ${MADE[$addr]}" \
     test "$got" = "${MADE[$addr]}"
 done
-read -r inv_pkts inv_bytes <<<"$(truth "$E/truth.before" "$E/truth.after" invalid)"
+read -r inv_pkts inv_bytes <<<"$(topo_growth "$E/truth.before" "$E/truth.after" invalid)"
 echo "# packets conntrack called invalid (not in its counters): $inv_pkts ($inv_bytes bytes)"
 
 # total == every host bucket + other, at every read.
-for t in "if_octets 1 received bytes" "if_octets 2 sent bytes" \
-  "if_packets 1 received packets" "if_packets 2 sent packets" \
-  "total_connections 1 connections"; do
-  read -r type col what <<<"$t"
-  if bad=$(csv_total_mismatches "$E" "$type" "$col" 2>"$E/compared"); then
-    ctfi_ok "ctflow-total $what == sum of hosts and other at every read ($(cat "$E/compared") reads; at the last $(final "$E" "ctflow-total/$type" "$col"))"
-  else
-    ctfi_not_ok "ctflow-total $what != sum of hosts and other at: $(head -3 <<<"$bad" | tr '\n' ';')"
-  fi
-done
+ctfi_total_is_sum "$E" "$(cat "$E/last")"
 
 lost_lines=$(csv_lines "$E" ctflow-self/errors-events_lost)
 lost_max=$(csv_values "$E" ctflow-self/errors-events_lost | awk '$2 > m { m = $2 } END { print m + 0 }')
@@ -312,8 +238,8 @@ all_truth=0
 all_counted=0
 for a in "${LAN_ADDRS[@]}"; do
   read -r role fam addr <<<"$a"
-  read -r _ tx_bytes <<<"$(truth "$N/truth.before" "$N/truth.after" "${role}_v${fam}_tx")"
-  read -r _ rx_bytes <<<"$(truth "$N/truth.before" "$N/truth.after" "${role}_v${fam}_rx")"
+  read -r _ tx_bytes <<<"$(topo_growth "$N/truth.before" "$N/truth.after" "${role}_v${fam}_tx")"
+  read -r _ rx_bytes <<<"$(topo_growth "$N/truth.before" "$N/truth.after" "${role}_v${fam}_rx")"
   rx=$(final "$N" "ctflow-$addr/if_octets" 1)
   tx=$(final "$N" "ctflow-$addr/if_octets" 2)
   conns=$(final "$N" "ctflow-$addr/total_connections")

@@ -36,19 +36,18 @@ TESTS_DIR=${TESTS_DIR:-$here/..}
 . "$TESTS_DIR/lib/topology.sh"
 # shellcheck source=tests/lib/collectd.sh
 . "$TESTS_DIR/lib/collectd.sh"
+# shellcheck source=tests/lib/truth.sh
+. "$TESTS_DIR/lib/truth.sh"
 
 ctfi_require ip nft conntrack iperf3 socat ping ss timeout awk "$TOPO_PYTHON"
 
 PREFIX=ctfj-churn$$-
 WORK=$(mktemp -d /tmp/ctfj-churn.XXXXXX)
-cleanup() {
+stop_sampler() {
   touch "$WORK/sampler.stop"
   if [[ -n ${SAMPLER:-} ]]; then wait "$SAMPLER" || true; fi
-  if collectd_running "$WORK"; then collectd_stop "$WORK"; fi
-  topo_down "$PREFIX"
-  if [[ -n ${CTFI_KEEP:-} ]]; then echo "# kept $WORK"; else rm -rf "$WORK"; fi
 }
-ctfi_traps cleanup
+ctfi_traps_topology stop_sampler
 
 W4=${TOPO_V4[wan]}
 W6=${TOPO_V6[wan]}
@@ -74,33 +73,6 @@ STREAM_PEERS="$W6 $X6"
 declare -A MADE=()
 made() {
   MADE[$1]=$((${MADE[$1]:-0} + $2))
-}
-
-JOB_PIDS=()
-JOB_NAMES=()
-job() {
-  local name=$1
-  shift
-  (
-    trap - ERR
-    "$@" >/dev/null
-  ) &
-  JOB_PIDS+=($!)
-  JOB_NAMES+=("$name")
-}
-
-wait_jobs() {
-  local i failed=()
-  for i in "${!JOB_PIDS[@]}"; do
-    wait "${JOB_PIDS[$i]}" || failed+=("${JOB_NAMES[$i]}")
-  done
-  if ((${#failed[@]} == 0)); then
-    ctfi_ok "$1: all ${#JOB_PIDS[@]} jobs completed every exchange"
-  else
-    ctfi_not_ok "$1: failed: ${failed[*]}"
-  fi
-  JOB_PIDS=()
-  JOB_NAMES=()
 }
 
 rr_rounds() {
@@ -145,41 +117,41 @@ workload() {
   local base=$((20000 + $1 * 1000)) peer
   PHASE_START=$(date +%s.%N)
   for peer in $STREAM_PEERS; do
-    job "h3 tcp6 stream to $peer (deleted)" stream "$peer" "$2"
+    ctfi_job "h3 tcp6 stream to $peer (deleted)" stream "$peer" "$2"
     made "$H3_6" 1
   done
   ctfi_check "phase $1: h3's two IPv6 streams are under way" under_way
-  job "h1 tcp4 up 5M" topo_tcp "$PREFIX" h1 "$W4" 5203 up 5M 8M
+  ctfi_job "h1 tcp4 up 5M" topo_tcp "$PREFIX" h1 "$W4" 5203 up 5M 8M
   made "$H1" 2
-  job "h2 tcp4 down 5M" topo_tcp "$PREFIX" h2 "$W4" 5204 down 5M 8M
+  ctfi_job "h2 tcp4 down 5M" topo_tcp "$PREFIX" h2 "$W4" 5204 down 5M 8M
   made "$H2" 2
-  job "h1 tcp6 down 4M" topo_tcp "$PREFIX" h1 "$W6" 5205 down 4M 6M
+  ctfi_job "h1 tcp6 down 4M" topo_tcp "$PREFIX" h1 "$W6" 5205 down 4M 6M
   made "$H1_6" 2
-  job "h2 tcp6 up 3M wan2" topo_tcp "$PREFIX" h2 "$X6" 5206 up 3M 6M
+  ctfi_job "h2 tcp6 up 3M wan2" topo_tcp "$PREFIX" h2 "$X6" 5206 up 3M 6M
   made "$H2_6" 2
-  job "wan tcp4 via port forward up 4M" topo_tcp "$PREFIX" wan "$FWD" "$TOPO_FWD_PORT" up 4M 8M
+  ctfi_job "wan tcp4 via port forward up 4M" topo_tcp "$PREFIX" wan "$FWD" "$TOPO_FWD_PORT" up 4M 8M
   made "$S4" 2
-  job "wan tcp6 from srv down 3M" topo_tcp "$PREFIX" wan "$S6" 5201 down 3M 6M
+  ctfi_job "wan tcp6 from srv down 3M" topo_tcp "$PREFIX" wan "$S6" 5201 down 3M 6M
   made "$S6" 2
-  job "h1 rr4 4x20" rr_rounds 4 h1 "$W4" "$TOPO_RR_PORT" 20
+  ctfi_job "h1 rr4 4x20" rr_rounds 4 h1 "$W4" "$TOPO_RR_PORT" 20
   made "$H1" 80
-  job "h2 rr6 4x20" rr_rounds 4 h2 "$W6" "$TOPO_RR_PORT" 20
+  ctfi_job "h2 rr6 4x20" rr_rounds 4 h2 "$W6" "$TOPO_RR_PORT" 20
   made "$H2_6" 80
   if (($1 == 1)); then
-    job "h3 rr4 4x20" rr_rounds 4 h3 "$W4" "$TOPO_RR_PORT" 20
+    ctfi_job "h3 rr4 4x20" rr_rounds 4 h3 "$W4" "$TOPO_RR_PORT" 20
     made "$H3" 80
   fi
-  job "wan rr4 via port forward 4x15" rr_rounds 4 wan "$FWD" "$TOPO_FWD_RR_PORT" 15
+  ctfi_job "wan rr4 via port forward 4x15" rr_rounds 4 wan "$FWD" "$TOPO_FWD_RR_PORT" 15
   made "$S4" 60
-  job "wan rr6 to srv 3x15" rr_rounds 3 wan "$S6" "$TOPO_RR_PORT" 15
+  ctfi_job "wan rr6 to srv 3x15" rr_rounds 3 wan "$S6" "$TOPO_RR_PORT" 15
   made "$S6" 45
-  job "h1 udp6 30 pairs" topo_udp_pairs "$PREFIX" h1 "$W6" 30 600 2 "$base"
+  ctfi_job "h1 udp6 30 pairs" topo_udp_pairs "$PREFIX" h1 "$W6" 30 600 2 "$base"
   made "$H1_6" 30
-  job "srv udp4 30 pairs" topo_udp_pairs "$PREFIX" srv "$W4" 30 400 2 $((base + 500))
+  ctfi_job "srv udp4 30 pairs" topo_udp_pairs "$PREFIX" srv "$W4" 30 400 2 $((base + 500))
   made "$S4" 30
-  job "h3 ping6" topo_ping "$PREFIX" h3 "$W6" 5 500
+  ctfi_job "h3 ping6" topo_ping "$PREFIX" h3 "$W6" 5 500
   made "$H3_6" 1
-  job "h2 ping4" topo_ping "$PREFIX" h2 "$W4" 5 500
+  ctfi_job "h2 ping4" topo_ping "$PREFIX" h2 "$W4" 5 500
   made "$H2" 1
 }
 
@@ -339,45 +311,16 @@ appears() {
   return 1
 }
 
-table_empties() {
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [[ $(topo_exec "$PREFIX" router conntrack -C) == 0 ]] && return 0
-    sleep 0.2
-  done
-  return 1
-}
-
 # Waits until the table is empty and two reads began after it; writes the
 # truth counters to FILE and the epoch of the last of those reads to
 # FILE.read.
 settle() {
   local n
-  ctfi_check "$2: the router's table empties within 20 s" table_empties
+  ctfi_check "$2: the router's table empties within 20 s" topo_table_empties "$PREFIX"
   topo_counters "$PREFIX" >"$1"
   n=$(collectd_reads "$WORK")
   collectd_wait_reads "$WORK" $((n + 3))
   csv_time_of "$WORK" ctflow-self/count-flows $((n + 3)) >"$1.read"
-}
-
-# Prints counter NAME's growth between truth files BEFORE and AFTER:
-# "PACKETS BYTES".
-truth() {
-  awk -v n="$3" '$1 == n { p[FILENAME == ARGV[1]] = $2; b[FILENAME == ARGV[1]] = $3 }
-    END { print p[0] - p[1], b[0] - b[1] }' "$1" "$2"
-}
-
-check_close() {
-  local err
-  if err=$(awk -v c="$2" -v t="$3" 'BEGIN {
-      e = (t == 0) ? (c == 0 ? 0 : 1) : (c - t) / t
-      if (e < 0) e = -e
-      printf "%.4f%%", 100 * e
-      exit !(e <= 0.001) }'); then
-    ctfi_ok "$1: ctflow $2, nft $3, error $err"
-  else
-    ctfi_not_ok "$1: ctflow $2, nft $3, error $err (SPEC: at most 0.1%)"
-  fi
 }
 
 # Prints the Nth value (default 1) of SERIES at the read of epoch file F.
@@ -390,15 +333,10 @@ start=$SECONDS
 topo_up "$PREFIX"
 topo_short_timeouts "$PREFIX" 1
 topo_exec "$PREFIX" router conntrack -F 2>/dev/null
-ctfi_check "the router's table is empty before collectd starts" table_empties
+ctfi_check "the router's table is empty before collectd starts" topo_table_empties "$PREFIX"
 collectd_conf "$WORK" "" "  LocalNetwork \"$TOPO_LAN4_NET\"
   LocalNetwork \"$TOPO_LAN6_NET\""
-collectd_start "$WORK" "${PREFIX}router"
-if ! collectd_wait_reads "$WORK" 1; then
-  ctfi_not_ok "collectd did not complete a ctflow read; its log:"
-  sed 's/^/# /' "$WORK/collectd.log"
-  exit 1
-fi
+ctfi_start_collectd "$WORK" "${PREFIX}router"
 topo_counters "$PREFIX" >"$WORK/truth.0"
 # The truth counters every 0.1 s from now to the end, for "at every read".
 topo_sample_counters "$PREFIX" "$WORK/samples" "$WORK/sampler.stop" 150 &
@@ -412,7 +350,7 @@ for k in 1 2; do
 done
 after_next_read
 touch "$WORK/release.1"
-wait_jobs "phase 1 (deletions)"
+ctfi_wait_jobs "phase 1 (deletions)" "jobs completed every exchange"
 settle "$WORK/truth.1" "phase 1"
 ctfi_check "phase 1: conntrack -D deleted 4 entries of running streams ($DELETED)" \
   test "$DELETED" = 4
@@ -424,23 +362,15 @@ renewed_1=$RENEWED
 # DESTROY events included.
 for a in "${LAN_ADDRS[@]}"; do
   read -r role fam addr <<<"$a"
-  read -r tx_pkts tx_bytes <<<"$(truth "$WORK/truth.0" "$WORK/truth.1" "${role}_v${fam}_tx")"
-  read -r rx_pkts rx_bytes <<<"$(truth "$WORK/truth.0" "$WORK/truth.1" "${role}_v${fam}_rx")"
-  check_close "phase 1: $addr ($role) received bytes" \
-    "$(at "$WORK/truth.1.read" "ctflow-$addr/if_octets" 1)" "$rx_bytes"
-  check_close "phase 1: $addr ($role) sent bytes" \
-    "$(at "$WORK/truth.1.read" "ctflow-$addr/if_octets" 2)" "$tx_bytes"
-  check_close "phase 1: $addr ($role) received packets" \
-    "$(at "$WORK/truth.1.read" "ctflow-$addr/if_packets" 1)" "$rx_pkts"
-  check_close "phase 1: $addr ($role) sent packets" \
-    "$(at "$WORK/truth.1.read" "ctflow-$addr/if_packets" 2)" "$tx_pkts"
+  truth_check "$WORK" "$addr" "$(cat "$WORK/truth.1.read")" "phase 1: $addr ($role)" \
+    "$(truth_growth "$WORK/truth.0" "$WORK/truth.1" "$role" "$fam")"
   want=${MADE[$addr]}
   [[ $addr != "$H3_6" ]] || want=$((want + renewed_1))
   got=$(at "$WORK/truth.1.read" "ctflow-$addr/total_connections")
   ctfi_check "phase 1: $addr ($role) total_connections: ctflow $got, connections made plus entries made anew $want" \
     test "$got" = "$want"
 done
-read -r inv_pkts inv_bytes <<<"$(truth "$WORK/truth.0" "$WORK/truth.1" invalid)"
+read -r inv_pkts inv_bytes <<<"$(topo_growth "$WORK/truth.0" "$WORK/truth.1" invalid)"
 echo "# phase 1: packets conntrack called invalid (not in its counters): $inv_pkts ($inv_bytes bytes)"
 
 # --- phase 2: zeroing (and more deletions) ---------------------------------------
@@ -449,7 +379,7 @@ echo "# phase 1: packets conntrack called invalid (not in its counters): $inv_pk
 STEPS=$WORK/steps
 mkdir "$STEPS"
 touch "$STEPS/go0"
-job "h3 one connection, zeroed while idle" steps_client "$W4" "$TOPO_RR_PORT" "$STEPS" \
+ctfi_job "h3 one connection, zeroed while idle" steps_client "$W4" "$TOPO_RR_PORT" "$STEPS" \
   500000:2000000 20000:100000
 made "$H3" 1
 workload 2 "$WORK/release.2"
@@ -468,7 +398,7 @@ for k in 1 2 3 4; do
   fi
 done
 touch "$STEPS/close" "$WORK/release.2"
-wait_jobs "phase 2 (zeroing)"
+ctfi_wait_jobs "phase 2 (zeroing)" "jobs completed every exchange"
 settle "$WORK/truth.2" "phase 2"
 # Zeroed only while idle, after reads that had seen all it carried: the
 # drops were seen, so nothing was lost (rule 5).
@@ -478,9 +408,9 @@ for t in "2 if_octets 1 received bytes" "2 if_octets 2 sent bytes" \
   read -r field type col what <<<"$t"
   dir=rx
   [[ $col == 1 ]] || dir=tx
-  want=$(truth "$WORK/truth.1" "$WORK/truth.2" "h3_v4_$dir" | cut -d' ' -f"$field")
+  want=$(topo_growth "$WORK/truth.1" "$WORK/truth.2" "h3_v4_$dir" | cut -d' ' -f"$field")
   got=$(($(at "$WORK/truth.2.read" "ctflow-$H3/$type" "$col") - $(at "$WORK/truth.1.read" "ctflow-$H3/$type" "$col")))
-  check_close "phase 2: $H3 (h3, one connection zeroed 4 times while idle) $what" "$got" "$want"
+  ctfi_close "phase 2: $H3 (h3, one connection zeroed 4 times while idle) $what" "$got" "$want"
 done
 ctfi_check "phase 2: conntrack -L -z zeroed counters that held bytes ($ZEROED entries over 4 runs)" \
   test "$ZEROED" -gt 0
@@ -498,70 +428,17 @@ echo "# $n reads, $(awk '{ print $1 }' "$WORK/samples" | uniq | wc -l) samples o
 
 # --- nothing counted twice -------------------------------------------------------
 # Every DERIVE series, every line.
-derive=0
-decreased=0
-while read -r series; do
-  case ${series#*/} in
-  if_octets | if_packets | total_connections | derive-* | errors-*) ;;
-  *) continue ;;
-  esac
-  derive=$((derive + 1))
-  if ! csv_decreases "$WORK" "$series" >"$WORK/decreases"; then
-    decreased=$((decreased + 1))
-    ctfi_not_ok "$series goes down: $(head -3 "$WORK/decreases" | tr '\n' ';')"
-  fi
-done < <(csv_series "$WORK")
-ctfi_check "no DERIVE series ever goes down ($derive series, $decreased went down)" \
-  test "$derive" -gt 0 -a "$decreased" = 0
+ctfi_derive_never_down "$WORK"
 
 # At every read, each LAN address at most what the nft counters had just
 # after that read (the first sample taken after it).
-# never_above ADDR ROLE FAM TYPE: TYPE if_octets (bytes) or if_packets.
-never_above() {
-  local addr=$1 role=$2 fam=$3 type=$4 field=4 base=3 result
-  [[ $type == if_octets ]] || { field=3 base=2; }
-  result=$(paste -d' ' <(csv_values "$WORK" "ctflow-$addr/$type" 1) \
-    <(csv_values "$WORK" "ctflow-$addr/$type" 2 | cut -d' ' -f2) |
-    awk -v rxn="${role}_v${fam}_rx" -v txn="${role}_v${fam}_tx" -v f="$field" -v bf="$base" '
-      FILENAME == ARGV[1] { if ($1 == rxn) brx = $bf; if ($1 == txn) btx = $bf; next }
-      FILENAME == ARGV[2] {
-        if (!($1 in seen)) { seen[$1] = 1; t[ns++] = $1 }
-        if ($2 == rxn) rx[$1] = $f - brx
-        if ($2 == txn) tx[$1] = $f - btx
-        next }
-      {
-        while (i < ns && t[i] < $1) i++
-        if (i == ns) { late++; next }
-        reads++
-        if ($2 > rx[t[i]]) { over++; if (!first) first = $1 " rx " $2 " > " rx[t[i]] }
-        if ($3 > tx[t[i]]) { over++; if (!first) first = $1 " tx " $3 " > " tx[t[i]] }
-      }
-      END { printf "%d %d %d %s\n", reads, over, late, first; exit over > 0 }' \
-      "$WORK/truth.0" "$WORK/samples" -) || true
-  read -r reads over late first <<<"$result"
-  if [[ $over == 0 && $reads -gt 0 ]]; then
-    ctfi_ok "$addr ($role) $type rx and tx never above the nft counters at any of $reads reads"
-  else
-    ctfi_not_ok "$addr ($role) $type above the nft counters at $over of $reads reads (first: $first)"
-  fi
-  [[ $late == 0 ]] || echo "# $addr $type: $late reads after the last sample, not compared"
-}
 for a in "${LAN_ADDRS[@]}"; do
   read -r role fam addr <<<"$a"
-  never_above "$addr" "$role" "$fam" if_octets
-  never_above "$addr" "$role" "$fam" if_packets
+  truth_never_above "$WORK" "$WORK/truth.0" "$WORK/samples" "$addr" "$role" "$fam" if_octets
+  truth_never_above "$WORK" "$WORK/truth.0" "$WORK/samples" "$addr" "$role" "$fam" if_packets
 done
 
-for t in "if_octets 1 received bytes" "if_octets 2 sent bytes" \
-  "if_packets 1 received packets" "if_packets 2 sent packets" \
-  "total_connections 1 connections"; do
-  read -r type col what <<<"$t"
-  if bad=$(csv_total_mismatches "$WORK" "$type" "$col" 2>"$WORK/compared"); then
-    ctfi_ok "ctflow-total $what == sum of hosts and other at every read ($(cat "$WORK/compared") reads)"
-  else
-    ctfi_not_ok "ctflow-total $what != sum of hosts and other at: $(head -3 <<<"$bad" | tr '\n' ';')"
-  fi
-done
+ctfi_total_is_sum "$WORK"
 
 # Connections still counted right, zeroing or not.
 for a in "${LAN_ADDRS[@]}"; do
@@ -583,8 +460,8 @@ echo "# ctflow-self/errors-events_lost: $lost"
 echo "# phase 2 (zeroing): how far below the nft counters each address ended"
 for a in "${LAN_ADDRS[@]}"; do
   read -r role fam addr <<<"$a"
-  read -r _ tx_bytes <<<"$(truth "$WORK/truth.1" "$WORK/truth.2" "${role}_v${fam}_tx")"
-  read -r _ rx_bytes <<<"$(truth "$WORK/truth.1" "$WORK/truth.2" "${role}_v${fam}_rx")"
+  read -r _ tx_bytes <<<"$(topo_growth "$WORK/truth.1" "$WORK/truth.2" "${role}_v${fam}_tx")"
+  read -r _ rx_bytes <<<"$(topo_growth "$WORK/truth.1" "$WORK/truth.2" "${role}_v${fam}_rx")"
   rx=$(($(at "$WORK/truth.2.read" "ctflow-$addr/if_octets" 1) - $(at "$WORK/truth.1.read" "ctflow-$addr/if_octets" 1)))
   tx=$(($(at "$WORK/truth.2.read" "ctflow-$addr/if_octets" 2) - $(at "$WORK/truth.1.read" "ctflow-$addr/if_octets" 2)))
   awk -v a="$addr ($role)" -v rx="$rx" -v tx="$tx" -v trx="$rx_bytes" -v ttx="$tx_bytes" 'BEGIN {

@@ -22,19 +22,18 @@ TESTS_DIR=${TESTS_DIR:-$here/..}
 . "$TESTS_DIR/lib/topology.sh"
 # shellcheck source=tests/lib/collectd.sh
 . "$TESTS_DIR/lib/collectd.sh"
+# shellcheck source=tests/lib/truth.sh
+. "$TESTS_DIR/lib/truth.sh"
 
 ctfi_require ip nft conntrack iperf3 socat ping ss timeout awk "$TOPO_PYTHON"
 
 PREFIX=ctfj-ovf$$-
 WORK=$(mktemp -d /tmp/ctfj-overflow.XXXXXX)
-cleanup() {
+stop_sampler() {
   touch "$WORK/sampler.stop"
   if [[ -n ${SAMPLER:-} ]]; then wait "$SAMPLER" || true; fi
-  if collectd_running "$WORK"; then collectd_stop "$WORK"; fi
-  topo_down "$PREFIX"
-  if [[ -n ${CTFI_KEEP:-} ]]; then echo "# kept $WORK"; else rm -rf "$WORK"; fi
 }
-ctfi_traps cleanup
+ctfi_traps_topology stop_sampler
 
 W4=${TOPO_V4[wan]}
 W6=${TOPO_V6[wan]}
@@ -58,49 +57,6 @@ made() {
   MADE[$1]=$((${MADE[$1]:-0} + $2))
 }
 
-JOB_PIDS=()
-JOB_NAMES=()
-job() {
-  local name=$1
-  shift
-  (
-    trap - ERR
-    "$@" >/dev/null
-  ) &
-  JOB_PIDS+=($!)
-  JOB_NAMES+=("$name")
-}
-
-wait_jobs() {
-  local i failed=()
-  for i in "${!JOB_PIDS[@]}"; do
-    wait "${JOB_PIDS[$i]}" || failed+=("${JOB_NAMES[$i]}")
-  done
-  if ((${#failed[@]} == 0)); then
-    ctfi_ok "$1: all ${#JOB_PIDS[@]} jobs completed every exchange"
-  else
-    ctfi_not_ok "$1: failed: ${failed[*]}"
-  fi
-  JOB_PIDS=()
-  JOB_NAMES=()
-}
-
-table_empties() {
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [[ $(topo_exec "$PREFIX" router conntrack -C) == 0 ]] && return 0
-    sleep 0.2
-  done
-  return 1
-}
-
-# Prints counter NAME's growth between truth files BEFORE and AFTER:
-# "PACKETS BYTES".
-truth() {
-  awk -v n="$3" '$1 == n { p[FILENAME == ARGV[1]] = $2; b[FILENAME == ARGV[1]] = $3 }
-    END { print p[0] - p[1], b[0] - b[1] }' "$1" "$2"
-}
-
 # Prints the Nth value (default 1) of SERIES at the last read.
 final() {
   csv_at "$WORK" "$1" "$(cat "$WORK/last")" "${2:-1}" || echo none
@@ -111,36 +67,31 @@ start=$SECONDS
 topo_up "$PREFIX"
 topo_short_timeouts "$PREFIX" 1
 topo_exec "$PREFIX" router conntrack -F 2>/dev/null
-ctfi_check "the router's table is empty before collectd starts" table_empties
+ctfi_check "the router's table is empty before collectd starts" topo_table_empties "$PREFIX"
 collectd_conf "$WORK" "" "  LocalNetwork \"$TOPO_LAN4_NET\"
   LocalNetwork \"$TOPO_LAN6_NET\"
   EventBufferSize 4096"
-collectd_start "$WORK" "${PREFIX}router"
-if ! collectd_wait_reads "$WORK" 1; then
-  ctfi_not_ok "collectd did not complete a ctflow read; its log:"
-  sed 's/^/# /' "$WORK/collectd.log"
-  exit 1
-fi
+ctfi_start_collectd "$WORK" "${PREFIX}router"
 topo_counters "$PREFIX" >"$WORK/truth.0"
 topo_sample_counters "$PREFIX" "$WORK/samples" "$WORK/sampler.stop" 120 &
 SAMPLER=$!
 
 # --- burst A: thousands of entries time out together, traffic across them ------
-job "h2 tcp4 down 6M, across the burst" topo_tcp "$PREFIX" h2 "$W4" 5201 down 6M 8M
+ctfi_job "h2 tcp4 down 6M, across the burst" topo_tcp "$PREFIX" h2 "$W4" 5201 down 6M 8M
 made "$H2" 2
-job "h3 rr4 40" topo_rr "$PREFIX" h3 "$W4" "$TOPO_RR_PORT" 40 2
+ctfi_job "h3 rr4 40" topo_rr "$PREFIX" h3 "$W4" "$TOPO_RR_PORT" 40 2
 made "$H3" 40
-job "h1 udp4 burst $BURST pairs" topo_udp_pairs "$PREFIX" h1 "$W4" "$BURST" 200 4 20000
+ctfi_job "h1 udp4 burst $BURST pairs" topo_udp_pairs "$PREFIX" h1 "$W4" "$BURST" 200 4 20000
 made "$H1" "$BURST"
 # Source ports apart from h1's: masquerade would map both to the router's
 # address, and two new entries that pick the same port at once clash (the
 # kernel drops the packet of the second, after the forward chain counted it).
-job "srv udp4 burst $BURST pairs" topo_udp_pairs "$PREFIX" srv "$W4" "$BURST" 300 4 24000
+ctfi_job "srv udp4 burst $BURST pairs" topo_udp_pairs "$PREFIX" srv "$W4" "$BURST" 300 4 24000
 made "$S4" "$BURST"
-job "h1 udp6 burst $((BURST / 2)) pairs" topo_udp_pairs "$PREFIX" h1 "$W6" $((BURST / 2)) 100 2 30000
+ctfi_job "h1 udp6 burst $((BURST / 2)) pairs" topo_udp_pairs "$PREFIX" h1 "$W6" $((BURST / 2)) 100 2 30000
 made "$H1_6" $((BURST / 2))
-wait_jobs "burst A"
-ctfi_check "burst A: the router's table empties within 20 s" table_empties
+ctfi_wait_jobs "burst A" "jobs completed every exchange"
+ctfi_check "burst A: the router's table empties within 20 s" topo_table_empties "$PREFIX"
 n=$(collectd_reads "$WORK")
 collectd_wait_reads "$WORK" $((n + 2))
 lost_a=$(csv_last "$WORK" ctflow-self/errors-events_lost)
@@ -167,7 +118,7 @@ topo_counters "$PREFIX" >"$WORK/truth.tail_after"
 ctfi_check "burst B: conntrack -D deleted them at once (${out##*: })" \
   grep -q "$DELETED flow entries have been deleted" <<<"$out"
 topo_short_timeouts "$PREFIX" 1
-ctfi_check "burst B: the router's table empties within 20 s" table_empties
+ctfi_check "burst B: the router's table empties within 20 s" topo_table_empties "$PREFIX"
 topo_counters "$PREFIX" >"$WORK/truth.1"
 
 # ctflow goes on: four more reads, the last three begun after the table
@@ -196,73 +147,22 @@ ctfi_check "the log says the event socket overflowed: ${line:-none}" \
   grep -q 'ctflow: event socket overflowed.*EventBufferSize 4096' <<<"$line"
 
 # --- nothing counted twice -------------------------------------------------------------
-derive=0
-decreased=0
-while read -r series; do
-  case ${series#*/} in
-  if_octets | if_packets | total_connections | derive-* | errors-*) ;;
-  *) continue ;;
-  esac
-  derive=$((derive + 1))
-  if ! csv_decreases "$WORK" "$series" >"$WORK/decreases"; then
-    decreased=$((decreased + 1))
-    ctfi_not_ok "$series goes down: $(head -3 "$WORK/decreases" | tr '\n' ';')"
-  fi
-done < <(csv_series "$WORK")
-ctfi_check "no DERIVE series ever goes down ($derive series, $decreased went down)" \
-  test "$derive" -gt 0 -a "$decreased" = 0
+ctfi_derive_never_down "$WORK"
 
-# never_above ADDR ROLE FAM TYPE: at every read, ADDR's TYPE (if_octets or
-# if_packets) rx and tx at most what the nft counters had just after it.
-never_above() {
-  local addr=$1 role=$2 fam=$3 type=$4 field=4 base=3 result
-  [[ $type == if_octets ]] || { field=3 base=2; }
-  if ! csv_has "$WORK" "ctflow-$addr/$type"; then
-    ctfi_ok "$addr ($role) $type: no series (no traffic)"
-    return
-  fi
-  result=$(paste -d' ' <(csv_values "$WORK" "ctflow-$addr/$type" 1) \
-    <(csv_values "$WORK" "ctflow-$addr/$type" 2 | cut -d' ' -f2) |
-    awk -v rxn="${role}_v${fam}_rx" -v txn="${role}_v${fam}_tx" -v f="$field" -v bf="$base" '
-      FILENAME == ARGV[1] { if ($1 == rxn) brx = $bf; if ($1 == txn) btx = $bf; next }
-      FILENAME == ARGV[2] {
-        if (!($1 in seen)) { seen[$1] = 1; t[ns++] = $1 }
-        if ($2 == rxn) rx[$1] = $f - brx
-        if ($2 == txn) tx[$1] = $f - btx
-        next }
-      {
-        while (i < ns && t[i] < $1) i++
-        if (i == ns) { late++; next }
-        reads++
-        if ($2 > rx[t[i]]) { over++; if (!first) first = $1 " rx " $2 " > " rx[t[i]] }
-        if ($3 > tx[t[i]]) { over++; if (!first) first = $1 " tx " $3 " > " tx[t[i]] }
-      }
-      END { printf "%d %d %d %s\n", reads, over, late, first; exit over > 0 }' \
-      "$WORK/truth.0" "$WORK/samples" -) || true
-  read -r reads over late first <<<"$result"
-  if [[ $over == 0 && $reads -gt 0 ]]; then
-    ctfi_ok "$addr ($role) $type rx and tx never above the nft counters at any of $reads reads"
-  else
-    ctfi_not_ok "$addr ($role) $type above the nft counters at $over of $reads reads (first: $first)"
-  fi
-  [[ $late == 0 ]] || echo "# $addr $type: $late reads after the last sample, not compared"
-}
+# At every read, each LAN address at most what the nft counters had just
+# after it.
 for a in "${LAN_ADDRS[@]}"; do
   read -r role fam addr <<<"$a"
-  never_above "$addr" "$role" "$fam" if_octets
-  never_above "$addr" "$role" "$fam" if_packets
+  for type in if_octets if_packets; do
+    if csv_has "$WORK" "ctflow-$addr/$type"; then
+      truth_never_above "$WORK" "$WORK/truth.0" "$WORK/samples" "$addr" "$role" "$fam" "$type"
+    else
+      ctfi_ok "$addr ($role) $type: no series (no traffic)"
+    fi
+  done
 done
 
-for t in "if_octets 1 received bytes" "if_octets 2 sent bytes" \
-  "if_packets 1 received packets" "if_packets 2 sent packets" \
-  "total_connections 1 connections"; do
-  read -r type col what <<<"$t"
-  if bad=$(csv_total_mismatches "$WORK" "$type" "$col" 2>"$WORK/compared"); then
-    ctfi_ok "ctflow-total $what == sum of hosts and other at every read ($(cat "$WORK/compared") reads)"
-  else
-    ctfi_not_ok "ctflow-total $what != sum of hosts and other at: $(head -3 <<<"$bad" | tr '\n' ';')"
-  fi
-done
+ctfi_total_is_sum "$WORK"
 
 # Connections: an entry whose event was lost and that no dump saw is not
 # counted; none is counted twice.
@@ -274,12 +174,12 @@ done
 
 # Burst B's entries were counted up to their tail: what h2's IPv6 address
 # lacks is at most the bytes (packets) of the second exchanges.
-read -r tail_pkts_rx tail_rx <<<"$(truth "$WORK/truth.tail_before" "$WORK/truth.tail_after" h2_v6_rx)"
-read -r tail_pkts_tx tail_tx <<<"$(truth "$WORK/truth.tail_before" "$WORK/truth.tail_after" h2_v6_tx)"
+read -r tail_pkts_rx tail_rx <<<"$(topo_growth "$WORK/truth.tail_before" "$WORK/truth.tail_after" h2_v6_rx)"
+read -r tail_pkts_tx tail_tx <<<"$(topo_growth "$WORK/truth.tail_before" "$WORK/truth.tail_after" h2_v6_tx)"
 for t in "if_octets 1 received bytes rx 2 $tail_rx" "if_octets 2 sent bytes tx 2 $tail_tx" \
   "if_packets 1 received packets rx 1 $tail_pkts_rx" "if_packets 2 sent packets tx 1 $tail_pkts_tx"; do
   read -r type col what1 what2 dir field tail <<<"$t"
-  want=$(truth "$WORK/truth.0" "$WORK/truth.1" "h2_v6_$dir" | cut -d' ' -f"$field")
+  want=$(topo_growth "$WORK/truth.0" "$WORK/truth.1" "h2_v6_$dir" | cut -d' ' -f"$field")
   got=$(final "ctflow-$H2_6/$type" "$col")
   ctfi_check "$H2_6 (h2) $what1 $what2: ctflow $got, nft $want, lacking $((want - got)): at most the tail $tail" \
     test "$got" -le "$want" -a $((want - got)) -le "$tail"
@@ -289,8 +189,8 @@ done
 echo "# what ctflow counted of each host's traffic ($lost overflows)"
 for a in "${LAN_ADDRS[@]}"; do
   read -r role fam addr <<<"$a"
-  read -r _ tx_bytes <<<"$(truth "$WORK/truth.0" "$WORK/truth.1" "${role}_v${fam}_tx")"
-  read -r _ rx_bytes <<<"$(truth "$WORK/truth.0" "$WORK/truth.1" "${role}_v${fam}_rx")"
+  read -r _ tx_bytes <<<"$(topo_growth "$WORK/truth.0" "$WORK/truth.1" "${role}_v${fam}_tx")"
+  read -r _ rx_bytes <<<"$(topo_growth "$WORK/truth.0" "$WORK/truth.1" "${role}_v${fam}_rx")"
   ((rx_bytes + tx_bytes > 0)) || continue
   rx=$(final "ctflow-$addr/if_octets" 1)
   tx=$(final "ctflow-$addr/if_octets" 2)

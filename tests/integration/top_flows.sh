@@ -94,36 +94,6 @@ paced_tcp() {
   timeout "$TOPO_TIMEOUT" ip netns exec "$PREFIX$role" iperf3 "${args[@]}" >/dev/null
 }
 
-# One UDP flow from a bound source port to the echo server: COUNT
-# datagrams of SIZE bytes, GAP seconds apart; exits 1 when an answer is
-# missing.
-UDP_FROM_PORT='
-import socket, sys, time
-host, port, sport = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-count, size, gap = int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
-v6 = ":" in host
-s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("::" if v6 else "0.0.0.0", sport))
-s.settimeout(1.0)
-s.connect((host, port))
-answered = 0
-for i in range(count):
-    if i:
-        time.sleep(gap)
-    s.send(b"u" * size)
-    try:
-        s.recv(65535)
-        answered += 1
-    except OSError:
-        pass
-sys.exit(0 if answered == count else 1)
-'
-# udp_flow ROLE ADDR SOURCE_PORT COUNT SIZE GAP
-udp_flow() {
-  timeout "$TOPO_TIMEOUT" ip netns exec "$PREFIX$1" "$TOPO_PYTHON" -c "$UDP_FROM_PORT" \
-    "$2" "$TOPO_UDP_PORT" "$3" "$4" "$5" "$6"
-}
-
 # Reads one run's csv files and compares, read by read, the growth of the
 # ctflow-flows series of TYPE (if_octets or if_packets; rx + tx) with that
 # of ctflow-total. A read is compared only when its top keys are those of
@@ -322,7 +292,7 @@ done
 # h3's small flows outlast the big ones by ~3 s: then they are the top.
 ctfi_job "h1 downloads $H1_BYTES MiB (24 Mbit/s)" \
   paced_tcp h1 "$W4" 5201 down "$H1_BYTES" 24M "$H1_PORT"
-ctfi_job "h3 udp4 (70 x 300 bytes)" udp_flow h3 "$W4" "$H3_UDP_PORT" 70 300 0.2
+ctfi_job "h3 udp4 (70 x 300 bytes)" topo_udp "$PREFIX" h3 "$W4" 70 300 0.2 "$H3_UDP_PORT"
 ctfi_job "h3 ping4 (70)" topo_ping "$PREFIX" h3 "$W4" 70
 for ((i = 0; i < 50; i++)); do
   table_has_sources "$H1" "$H3" && break

@@ -84,8 +84,21 @@
 #                             bound; equal when TRUTH is 0); prints both and
 #                             the relative error
 #   ctfi_job NAME CMD...      run CMD in the background as job NAME (a
-#                             traffic exchange, say)
-#   ctfi_wait_jobs TEXT       wait for every job; ok when all succeeded
+#                             traffic exchange, say); its stdout is dropped
+#   ctfi_wait_jobs TEXT [DONE]
+#                             wait for every job; ok when all succeeded
+#                             ("TEXT: all N DONE", DONE by default
+#                             "exchanges completed")
+#   ctfi_derive_never_down DIR
+#                             one check: no DERIVE series (ctflow's
+#                             counters) in the csv of DIR ever goes down;
+#                             a not ok line for each one that does
+#   ctfi_total_is_sum DIR [EPOCH]
+#                             five checks, csv_total_mismatches of bytes
+#                             and packets each way and of connections:
+#                             ctflow-total is the sum of the host buckets
+#                             and other at every read (the ok lines add
+#                             total's value at the read at EPOCH if given)
 #   ctfi_finish               print "N passed, N failed"; exit 0 only when
 #                             none failed and some passed
 #   ctfi_traps CLEANUP        run function CLEANUP on exit; a test that
@@ -423,7 +436,7 @@ ctfi_job() {
   shift
   (
     trap - ERR
-    "$@"
+    "$@" >/dev/null
   ) &
   CTFI_JOB_PIDS+=($!)
   CTFI_JOB_NAMES+=("$name")
@@ -435,12 +448,47 @@ ctfi_wait_jobs() {
     wait "${CTFI_JOB_PIDS[$i]}" || failed+=("${CTFI_JOB_NAMES[$i]}")
   done
   if ((${#failed[@]} == 0)); then
-    ctfi_ok "$1: all ${#CTFI_JOB_PIDS[@]} exchanges completed"
+    ctfi_ok "$1: all ${#CTFI_JOB_PIDS[@]} ${2:-exchanges completed}"
   else
     ctfi_not_ok "$1: failed: ${failed[*]}"
   fi
   CTFI_JOB_PIDS=()
   CTFI_JOB_NAMES=()
+}
+
+ctfi_derive_never_down() {
+  local dir=$1 series derive=0 decreased=0
+  while read -r series; do
+    case ${series#*/} in
+    if_octets | if_packets | total_connections | derive-* | errors-*) ;;
+    *) continue ;;
+    esac
+    derive=$((derive + 1))
+    if ! csv_decreases "$dir" "$series" >"$dir/decreases"; then
+      decreased=$((decreased + 1))
+      ctfi_not_ok "$series goes down: $(head -3 "$dir/decreases" | tr '\n' ';')"
+    fi
+  done < <(csv_series "$dir")
+  ctfi_check "no DERIVE series ever goes down ($derive series, $decreased went down)" \
+    test "$derive" -gt 0 -a "$decreased" = 0
+}
+
+ctfi_total_is_sum() {
+  local dir=$1 epoch=${2:-} t type col what bad last
+  for t in "if_octets 1 received bytes" "if_octets 2 sent bytes" \
+    "if_packets 1 received packets" "if_packets 2 sent packets" \
+    "total_connections 1 connections"; do
+    read -r type col what <<<"$t"
+    if bad=$(csv_total_mismatches "$dir" "$type" "$col" 2>"$dir/compared"); then
+      last=
+      if [[ -n $epoch ]]; then
+        last="; at the last $(csv_at "$dir" "ctflow-total/$type" "$epoch" "$col" || echo none)"
+      fi
+      ctfi_ok "ctflow-total $what == sum of hosts and other at every read ($(cat "$dir/compared") reads$last)"
+    else
+      ctfi_not_ok "ctflow-total $what != sum of hosts and other at: $(head -3 <<<"$bad" | tr '\n' ';')"
+    fi
+  done
 }
 
 ctfi_finish() {

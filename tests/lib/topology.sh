@@ -64,10 +64,11 @@
 #       ADDR:PORT (up) or from it to ROLE (down), paced at RATE bits/s
 #       (e.g. 8M; default unpaced). One server port serves one client at
 #       a time: give concurrent transfers different ports.
-#   topo_udp PREFIX ROLE ADDR COUNT SIZE GAP
-#       one UDP flow (one source port): COUNT datagrams of SIZE payload
-#       bytes to the echo server at ADDR port TOPO_UDP_PORT, each answered,
-#       GAP seconds apart
+#   topo_udp PREFIX ROLE ADDR COUNT SIZE GAP [SOURCE_PORT]
+#       one UDP flow (one source port: SOURCE_PORT when given, else one
+#       the kernel picks): COUNT datagrams of SIZE payload bytes to the
+#       echo server at ADDR port TOPO_UDP_PORT, each answered, GAP seconds
+#       apart
 #   topo_ping PREFIX ROLE ADDR COUNT [SIZE]
 #       COUNT echo requests 0.2 s apart (ICMP or ICMPv6 by ADDR)
 #   topo_hold PREFIX ROLE ADDR N SECONDS [RELEASE_FILE]
@@ -92,6 +93,12 @@
 #       different ports: masquerade maps them to one address, and two new
 #       entries that take the same port at once clash (the kernel drops
 #       the second's packet after the forward chain counted it)
+#
+# The router's table:
+#   topo_table_empties PREFIX
+#       returns 0 once the router's conntrack table is empty (at most
+#       20 s): its entries left by timing out, swept by the kernel or by
+#       a reader's dumps
 #
 # Timeouts:
 #   topo_short_timeouts PREFIX SECONDS
@@ -160,11 +167,15 @@ while True:
 '
 
 # One UDP flow: sends COUNT datagrams, waits for each answer; exits 1 when
-# an answer is missing.
+# an answer is missing. argv: address, port, count, size, gap, and the
+# source port (empty: one the kernel picks).
 _TOPO_UDP_CLIENT='
 import socket, sys, time
 host, port, count, size, gap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
-s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+v6 = ":" in host
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+if sys.argv[6]:
+    s.bind(("::" if v6 else "0.0.0.0", int(sys.argv[6])))
 s.settimeout(1.0)
 s.connect((host, port))
 answered = 0
@@ -242,13 +253,36 @@ while True:
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 '
 
+# The start of the clients that make many exchanges at once: run(one,
+# count, parallel) calls one(i) for each i below COUNT, PARALLEL threads
+# at a time (thread w takes w, w + PARALLEL, ...), prints how many calls
+# returned true and exits 1 unless all did; an OSError fails that call.
+_TOPO_PARALLEL='
+import sys, threading
+def run(one, count, parallel):
+    done = []
+    def worker(w):
+        for i in range(w, count, parallel):
+            try:
+                if one(i):
+                    done.append(i)
+            except OSError:
+                pass
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(parallel)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print(len(done))
+    sys.exit(0 if len(done) == count else 1)
+'
+
 # COUNT short connections to a request/response server, PARALLEL at a time;
-# prints how many completed, exits 1 unless all did.
+# prints how many completed, exits 1 unless all did. Follows _TOPO_PARALLEL.
 # argv: address, port, count, parallel, seed.
 _TOPO_RR_CLIENT='
-import socket, struct, sys, threading
+import socket, struct, sys
 host, port, count, parallel, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-done = []
 def one(i):
     k = i + 7919 * seed
     request, reply = 100 + (k * 211) % 4000, 200 + (k * 7919) % 30000
@@ -261,52 +295,26 @@ def one(i):
                 break
             got += len(chunk)
     return got == reply
-def worker(w):
-    for i in range(w, count, parallel):
-        try:
-            if one(i):
-                done.append(i)
-        except OSError:
-            pass
-threads = [threading.Thread(target=worker, args=(w,)) for w in range(parallel)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
-print(len(done))
-sys.exit(0 if len(done) == count else 1)
+run(one, count, parallel)
 '
 
 # COUNT UDP request/response pairs, pair i from source port first + i,
 # PARALLEL at a time; prints how many were answered, exits 1 unless all
-# were. argv: address, port, count, size, parallel, first.
+# were. Follows _TOPO_PARALLEL. argv: address, port, count, size, parallel,
+# first.
 _TOPO_UDP_PAIRS_CLIENT='
-import socket, sys, threading
+import socket, sys
 host, port, count, size, parallel, first = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 family = socket.AF_INET6 if ":" in host else socket.AF_INET
-answered = []
-def worker(w):
-    for i in range(w, count, parallel):
-        with socket.socket(family, socket.SOCK_DGRAM) as s:
-            s.settimeout(2.0)
-            try:
-                s.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", first + i))
-                s.connect((host, port))
-            except OSError:
-                continue
-            s.send(b"p" * size)
-            try:
-                s.recv(65535)
-                answered.append(i)
-            except OSError:
-                pass
-threads = [threading.Thread(target=worker, args=(w,)) for w in range(parallel)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
-print(len(answered))
-sys.exit(0 if len(answered) == count else 1)
+def one(i):
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        s.settimeout(2.0)
+        s.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", first + i))
+        s.connect((host, port))
+        s.send(b"p" * size)
+        s.recv(65535)
+        return True
+run(one, count, parallel)
 '
 
 topo_ns() {
@@ -638,7 +646,7 @@ topo_tcp() {
 
 topo_udp() {
   timeout "$TOPO_TIMEOUT" ip netns exec "$1$2" "$TOPO_PYTHON" -c "$_TOPO_UDP_CLIENT" \
-    "$3" "$TOPO_UDP_PORT" "$4" "$5" "$6"
+    "$3" "$TOPO_UDP_PORT" "$4" "$5" "$6" "${7:-}"
 }
 
 topo_ping() {
@@ -653,13 +661,22 @@ topo_hold() {
 }
 
 topo_rr() {
-  timeout "$TOPO_TIMEOUT" ip netns exec "$1$2" "$TOPO_PYTHON" -c "$_TOPO_RR_CLIENT" \
+  timeout "$TOPO_TIMEOUT" ip netns exec "$1$2" "$TOPO_PYTHON" -c "$_TOPO_PARALLEL$_TOPO_RR_CLIENT" \
     "$3" "$4" "$5" "${6:-1}" "${7:-0}"
 }
 
 topo_udp_pairs() {
-  timeout "$TOPO_TIMEOUT" ip netns exec "$1$2" "$TOPO_PYTHON" -c "$_TOPO_UDP_PAIRS_CLIENT" \
+  timeout "$TOPO_TIMEOUT" ip netns exec "$1$2" "$TOPO_PYTHON" -c "$_TOPO_PARALLEL$_TOPO_UDP_PAIRS_CLIENT" \
     "$3" "$TOPO_UDP_PORT" "$4" "$5" "${6:-1}" "${7:-20000}"
+}
+
+topo_table_empties() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ $(topo_exec "$1" router conntrack -C) == 0 ]] && return 0
+    sleep 0.2
+  done
+  return 1
 }
 
 topo_short_timeouts() {

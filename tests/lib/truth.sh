@@ -16,6 +16,13 @@
 #   truth_host DIR BEFORE AFTER ROLE FAM [EPOCH]
 #       truth_check of ROLE's IPv<FAM> address, under that address, against
 #       truth_growth BEFORE AFTER ROLE FAM
+#   truth_never_above DIR BEFORE SAMPLES ADDR ROLE FAM TYPE
+#       one check: at every read, ADDR's TYPE (if_octets or if_packets) rx
+#       and tx in the csv of DIR are at most what ROLE's IPv<FAM> truth
+#       counters had grown from file BEFORE (a topo_counters output) to
+#       the first sample in file SAMPLES (topo_sample_counters) taken after
+#       that read; reads after the last sample are not compared (a "# "
+#       line counts them)
 
 truth_growth() {
   local before=$1 after=$2 role=$3 fam dir p b tp=0 tb=0 rp=0 rb=0
@@ -62,4 +69,35 @@ truth_host() {
   if [[ $fam == 4 ]]; then addr=${TOPO_V4[$role]}; else addr=${TOPO_V6[$role]}; fi
   truth_check "$dir" "$addr" "$epoch" "$addr ($role)" \
     "$(truth_growth "$before" "$after" "$role" "$fam")"
+}
+
+truth_never_above() {
+  local dir=$1 before=$2 samples=$3 addr=$4 role=$5 fam=$6 type=$7
+  local field=4 base=3 result reads over late first
+  [[ $type == if_octets ]] || { field=3 base=2; }
+  result=$(paste -d' ' <(csv_values "$dir" "ctflow-$addr/$type" 1) \
+    <(csv_values "$dir" "ctflow-$addr/$type" 2 | cut -d' ' -f2) |
+    awk -v rxn="${role}_v${fam}_rx" -v txn="${role}_v${fam}_tx" -v f="$field" -v bf="$base" '
+      FILENAME == ARGV[1] { if ($1 == rxn) brx = $bf; if ($1 == txn) btx = $bf; next }
+      FILENAME == ARGV[2] {
+        if (!($1 in seen)) { seen[$1] = 1; t[ns++] = $1 }
+        if ($2 == rxn) rx[$1] = $f - brx
+        if ($2 == txn) tx[$1] = $f - btx
+        next }
+      {
+        while (i < ns && t[i] < $1) i++
+        if (i == ns) { late++; next }
+        reads++
+        if ($2 > rx[t[i]]) { over++; if (!first) first = $1 " rx " $2 " > " rx[t[i]] }
+        if ($3 > tx[t[i]]) { over++; if (!first) first = $1 " tx " $3 " > " tx[t[i]] }
+      }
+      END { printf "%d %d %d %s\n", reads, over, late, first; exit over > 0 }' \
+      "$before" "$samples" -) || true
+  read -r reads over late first <<<"$result"
+  if [[ $over == 0 && $reads -gt 0 ]]; then
+    ctfi_ok "$addr ($role) $type rx and tx never above the nft counters at any of $reads reads"
+  else
+    ctfi_not_ok "$addr ($role) $type above the nft counters at $over of $reads reads (first: $first)"
+  fi
+  [[ $late == 0 ]] || echo "# $addr $type: $late reads after the last sample, not compared"
 }
