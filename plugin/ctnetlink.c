@@ -57,8 +57,8 @@ static size_t build_request(struct ctnetlink *ct, uint8_t msg_type,
   nfh->version = NFNETLINK_V0;
   nfh->res_id = 0;
   /* The kernel filters a dump by CTA_MARK with CTA_MARK_MASK (both: older
-   * kernels want the pair) and, since 6.8, by CTA_ZONE
-   * (nf_conntrack_netlink.c, ctnetlink_alloc_filter); both big endian. */
+   * kernels want the pair) and, in recent kernels, by CTA_ZONE
+   * (nf_conntrack_netlink.c, ctnetlink_alloc_filter); big endian. */
   if (msg_type == IPCTNL_MSG_CT_GET && (flags & NLM_F_DUMP)) {
     if (ct->dump_by_mark) {
       mnl_attr_put_u32(nlh, CTA_MARK, htonl(ct->dump_mark));

@@ -134,9 +134,7 @@ bool filter_kernel_mark(const struct entry_filter *f, struct mark_match *out) {
 }
 
 bool filter_kernel_zone(const struct entry_filter *f, uint16_t *out) {
-  /* The kernel reads zone 0 (NF_CT_DEFAULT_ZONE_ID) in a dump request as
-   * "no zone filter" (nf_conntrack_netlink.c, ctnetlink_filter_match). */
-  if (f->zone_count != 1 || f->zones[0] == 0)
+  if (f->zone_count != 1)
     return false;
   *out = f->zones[0];
   return true;

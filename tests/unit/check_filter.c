@@ -268,14 +268,18 @@ START_TEST(two_marks_stay_in_user_space) {
 }
 END_TEST
 
-START_TEST(one_zone_other_than_0_goes_to_the_kernel) {
-  uint16_t zone;
+START_TEST(one_zone_goes_to_the_kernel) {
+  uint16_t zone = 1;
+  ck_assert(!filter_kernel_zone(&filter, &zone));
   add_zone(0);
-  ck_assert(!filter_kernel_zone(&filter, &zone)); /* the kernel: no filter */
-  filter = (struct entry_filter){0};
-  add_zone(9);
   ck_assert(filter_kernel_zone(&filter, &zone));
-  ck_assert_uint_eq(zone, 9);
+  ck_assert_uint_eq(zone, 0);
+}
+END_TEST
+
+START_TEST(two_zones_stay_in_user_space) {
+  uint16_t zone;
+  add_zone(9);
   add_zone(10);
   ck_assert(!filter_kernel_zone(&filter, &zone));
 }
@@ -322,7 +326,8 @@ static Suite *filter_suite(void) {
   tcase_add_checked_fixture(kernel, setup, NULL);
   tcase_add_test(kernel, one_mark_goes_to_the_kernel);
   tcase_add_test(kernel, two_marks_stay_in_user_space);
-  tcase_add_test(kernel, one_zone_other_than_0_goes_to_the_kernel);
+  tcase_add_test(kernel, one_zone_goes_to_the_kernel);
+  tcase_add_test(kernel, two_zones_stay_in_user_space);
   suite_add_tcase(s, kernel);
   return s;
 }
