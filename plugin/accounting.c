@@ -85,11 +85,14 @@ static struct flow *flow_of(struct accounting *a, const struct ct_entry *e) {
 static struct host_stats *credit(struct accounting *a, const struct ct_entry *e,
                                  const struct growth *g, struct owner *o) {
   *o = classify(a->local, e);
-  struct host_stats *b = o->rule == RULE_OTHER
-                             ? hosts_other(&a->hosts)
-                             : hosts_find(&a->hosts, o->family, o->host);
+  bool own =
+      o->rule != RULE_OTHER &&
+      (a->select == NULL || host_select_wants(a->select, o->family, o->host));
+  struct host_stats *b =
+      own ? hosts_find(&a->hosts, o->family, o->host) : hosts_other(&a->hosts);
   /* Rule 3: "other" counts the original direction as tx, for a host
-   * beyond MaxHosts too, not only for entries no rule gave a host. */
+   * beyond MaxHosts or not selected by Host too, not only for entries no
+   * rule gave a host. */
   struct owner seen_as = *o;
   if (b == hosts_other(&a->hosts))
     seen_as.rule = RULE_OTHER, seen_as.sends_orig = true;
@@ -161,7 +164,14 @@ static void check_counters(struct accounting *a, const struct ct_entry *e) {
   a->warned_acct = true;
 }
 
+/* Returns whether Protocol, Zone and Mark let entry be counted. */
+static bool wanted(const struct accounting *a, const struct ct_entry *e) {
+  return a->filter == NULL || filter_match(a->filter, e);
+}
+
 void accounting_add(struct accounting *a, const struct ct_entry *e) {
+  if (!wanted(a, e))
+    return; /* never in the flow table: the sweep has nothing to forget */
   check_counters(a, e);
   struct flow *f = flow_of(a, e);
   if (f != NULL && f->seen == FLOW_ENDED)
@@ -188,6 +198,9 @@ void accounting_add(struct accounting *a, const struct ct_entry *e) {
 }
 
 void accounting_end(struct accounting *a, const struct ct_entry *e) {
+  /* The event socket gets every entry's events, whatever the dump asked. */
+  if (!wanted(a, e))
+    return;
   check_counters(a, e);
   struct flow *f = flow_of(a, e);
   if (f == NULL || f->seen == FLOW_ENDED)

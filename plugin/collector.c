@@ -158,6 +158,22 @@ static void start_events(struct collector *c) {
                              "false: ended entries lose their tail");
 }
 
+/* Protocol, Zone, Mark in the accounting (for dumps and events alike) and,
+ * what the kernel can do of it, in the dump request: entries it leaves out
+ * cost neither the kernel's copying nor our parsing. Host selection goes
+ * to the accounting, which decides the bucket. */
+static void select_entries(struct collector *c) {
+  const struct entry_filter *f = &c->config.filter;
+  struct mark_match mark = {0};
+  if (!filter_is_empty(f))
+    c->accounting.filter = f;
+  c->accounting.select = c->config.select;
+  c->nl.dump_by_mark = filter_kernel_mark(f, &mark);
+  c->nl.dump_mark = mark.value;
+  c->nl.dump_mark_mask = mark.mask;
+  c->nl.dump_by_zone = filter_kernel_zone(f, &c->nl.dump_zone);
+}
+
 struct collector *collector_new(const struct collector_config *config) {
   struct collector *c = calloc(1, sizeof(*c));
   if (c == NULL) {
@@ -177,6 +193,7 @@ struct collector *collector_new(const struct collector_config *config) {
        (c->report.top = calloc(config->top_flows, sizeof(*c->report.top))) ==
            NULL))
     return fail(c, "out of memory");
+  select_entries(c);
   if (config->netns && open_netns(c) < 0) {
     collector_free(c);
     return NULL;

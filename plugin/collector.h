@@ -10,6 +10,8 @@
 #include <stddef.h>
 
 #include "accounting.h"
+#include "filter.h"
+#include "host_select.h"
 #include "hosts.h"
 #include "kernel_stats.h"
 #include "localnet.h"
@@ -29,6 +31,10 @@ struct collector_config {
    * /run/netns or an absolute path (netns.h); NULL: the caller's. */
   const char *netns;
   bool enable_acct; /* EnableAccounting: set nf_conntrack_acct=1 at start */
+  struct entry_filter filter; /* Protocol, Zone, Mark; zeroed: every entry */
+  /* Host, IgnoreSelected: the caller's, kept until collector_free(); NULL:
+   * every host gets series of its own. */
+  struct host_select *select;
   log_fn log;
 };
 

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "collector.h"
+#include "filter.h"
+#include "host_select.h"
 #include "instances.h"
 #include "names.h"
 #include "netns.h"
@@ -50,6 +52,7 @@ static struct collector *collector;
 static char *netns_name;    /* config.netns */
 static struct names *names; /* HostName, HostsFile */
 static struct instances *instances;
+static struct host_select *host_select; /* Host, IgnoreSelected */
 
 static void ctflow_log(int priority, const char *format, ...) {
   char text[512];
@@ -228,6 +231,93 @@ static int config_hosts_file(const oconfig_item_t *ci) {
                     "\"/etc/hosts\"");
 }
 
+/* Protocol "tcp" "udp" ...: names or numbers, quoted or bare. */
+static int config_protocol(const oconfig_item_t *ci) {
+  char buf[64];
+  if (ci->values_num < 1)
+    return bad_option(ci, "", "one or more protocols");
+  for (int i = 0; i < ci->values_num; i++) {
+    const oconfig_value_t *v = &ci->values[i];
+    const char *text = v->value.string;
+    if (v->type == OCONFIG_TYPE_NUMBER)
+      snprintf(buf, sizeof(buf), "%g", v->value.number), text = buf;
+    if (v->type == OCONFIG_TYPE_BOOLEAN ||
+        filter_add_protocol(&config.filter, text) < 0)
+      return bad_option(ci,
+                        v->type == OCONFIG_TYPE_BOOLEAN
+                            ? value_text(ci, buf, sizeof(buf))
+                            : text,
+                        "tcp, udp, icmp, icmpv6, sctp, udplite, dccp, gre or "
+                        "a protocol number from 0 to 255");
+  }
+  return 0;
+}
+
+/* Zone N: one zone a line, repeatable. */
+static int config_zone(const oconfig_item_t *ci) {
+  char buf[64], expected[32];
+  long zone;
+  if (config_count(ci, 0, 65535, &zone) < 0)
+    return -1;
+  if (filter_add_zone(&config.filter, zone) == 0)
+    return 0;
+  snprintf(expected, sizeof(expected), "at most %d zones", FILTER_MAX_ZONES);
+  return bad_option(ci, value_text(ci, buf, sizeof(buf)), expected);
+}
+
+/* Mark "value/mask" or "value"; a bare number is a value. */
+static int config_mark(const oconfig_item_t *ci) {
+  char buf[64];
+  const char *text = value_text(ci, buf, sizeof(buf));
+  const char *expected = "\"value/mask\" or \"value\", each hex (0x2a) or "
+                         "decimal up to 32 bits, e.g. \"0x2a/0xff\"";
+  if (ci->values_num != 1 || ci->values[0].type == OCONFIG_TYPE_BOOLEAN)
+    return bad_option(ci, text, expected);
+  if (filter_add_mark(&config.filter, text) == 0)
+    return 0;
+  if (errno == ENOSPC)
+    return bad_option(ci, text, "at most 64 marks");
+  return bad_option(ci, text, expected);
+}
+
+/* Host "address", "CIDR" or "/regex/", several per line allowed. */
+static int config_host(const oconfig_item_t *ci) {
+  char buf[64];
+  if (ci->values_num < 1)
+    return bad_option(ci, "", "one or more addresses, CIDRs or /regexes/");
+  if (host_select == NULL && (host_select = host_select_new()) == NULL)
+    return config_no_memory(ci);
+  config.select = host_select;
+  for (int i = 0; i < ci->values_num; i++) {
+    if (ci->values[i].type != OCONFIG_TYPE_STRING)
+      return bad_option(ci, value_text(ci, buf, sizeof(buf)),
+                        "an address, a CIDR or a /regex/ in quotes");
+    const char *text = ci->values[i].value.string;
+    if (host_select_add(host_select, text) == 0)
+      continue;
+    if (errno == ENOMEM)
+      return config_no_memory(ci);
+    if (errno == ENOSPC)
+      return bad_option(ci, text, "at most 64 addresses and CIDRs");
+    return bad_option(ci, text,
+                      "an address, a CIDR or a POSIX extended regex "
+                      "between slashes, e.g. \"192.168.1.23\", "
+                      "\"192.168.1.0/28\" or \"/^192[.]168[.]1[.]2[0-9]$/\"");
+  }
+  return 0;
+}
+
+/* IgnoreSelected true|false: applies to every Host, wherever it stands. */
+static int config_ignore_selected(const oconfig_item_t *ci) {
+  bool ignore;
+  if (config_bool(ci, &ignore) < 0)
+    return -1;
+  if (host_select == NULL && (host_select = host_select_new()) == NULL)
+    return config_no_memory(ci);
+  host_select_ignore_selected(host_select, ignore);
+  return 0;
+}
+
 static void set_defaults(void) {
   localnet_set_default(&config.local);
   config.max_hosts = DEFAULT_MAX_HOSTS;
@@ -240,6 +330,8 @@ static void set_defaults(void) {
   config.flow_key_idle = FLOW_KEY_IDLE;
   config.netns = NULL; /* collectd's own */
   config.enable_acct = false;
+  config.filter = (struct entry_filter){0}; /* every entry */
+  config.select = NULL;                     /* every host */
   config.log = ctflow_log;
 }
 
@@ -280,12 +372,23 @@ static int config_option(const oconfig_item_t *ci) {
     return config_host_name(ci);
   if (strcasecmp(ci->key, "HostsFile") == 0)
     return config_hosts_file(ci);
+  if (strcasecmp(ci->key, "Protocol") == 0)
+    return config_protocol(ci);
+  if (strcasecmp(ci->key, "Zone") == 0)
+    return config_zone(ci);
+  if (strcasecmp(ci->key, "Mark") == 0)
+    return config_mark(ci);
+  if (strcasecmp(ci->key, "Host") == 0)
+    return config_host(ci);
+  if (strcasecmp(ci->key, "IgnoreSelected") == 0)
+    return config_ignore_selected(ci);
   char buf[64];
   ctflow_log(LOG_ERR,
              "unknown option %s (value \"%s\"; known: LocalNetwork, "
              "MaxHosts, Events, EventBufferSize, TopFlows, FlowKey, "
              "MaxFlowKeys, NetNamespace, EnableAccounting, HostName, "
-             "HostsFile); not starting",
+             "HostsFile, Protocol, Zone, Mark, Host, IgnoreSelected); not "
+             "starting",
              ci->key, value_text(ci, buf, sizeof(buf)));
   config_failed = true;
   return -1;
@@ -424,6 +527,9 @@ static int ctflow_shutdown(void) {
   instances = NULL;
   names_free(names);
   names = NULL;
+  config.select = NULL;
+  host_select_free(host_select);
+  host_select = NULL;
   return 0;
 }
 

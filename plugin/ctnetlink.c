@@ -1,6 +1,7 @@
 /* ctnetlink.c: request / reply loop on a libmnl socket. */
 #include "ctnetlink.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libnetfilter_conntrack/linux_nfnetlink_conntrack.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -55,6 +56,17 @@ static size_t build_request(struct ctnetlink *ct, uint8_t msg_type,
   nfh->nfgen_family = AF_UNSPEC;
   nfh->version = NFNETLINK_V0;
   nfh->res_id = 0;
+  /* The kernel filters a dump by CTA_MARK with CTA_MARK_MASK (both: older
+   * kernels want the pair) and, in recent kernels, by CTA_ZONE
+   * (nf_conntrack_netlink.c, ctnetlink_alloc_filter); big endian. */
+  if (msg_type == IPCTNL_MSG_CT_GET && (flags & NLM_F_DUMP)) {
+    if (ct->dump_by_mark) {
+      mnl_attr_put_u32(nlh, CTA_MARK, htonl(ct->dump_mark));
+      mnl_attr_put_u32(nlh, CTA_MARK_MASK, htonl(ct->dump_mark_mask));
+    }
+    if (ct->dump_by_zone)
+      mnl_attr_put_u16(nlh, CTA_ZONE, htons(ct->dump_zone));
+  }
   return nlh->nlmsg_len;
 }
 

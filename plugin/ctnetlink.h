@@ -22,7 +22,15 @@ struct ctnetlink {
   /* When set, held while the callbacks of each received batch run: others
    * (the event reader) get their turn between batches, not per entry. */
   pthread_mutex_t *batch_lock;
-  char buf[CTNETLINK_BUFFER_SIZE];
+  /* Asked of the kernel in every table dump: only entries with (mark &
+   * mask) == mark, only entries of zone. A kernel without these filters
+   * ignores them silently, so the caller checks every entry again. */
+  bool dump_by_mark, dump_by_zone;
+  uint32_t dump_mark, dump_mark_mask;
+  uint16_t dump_zone;
+  /* Messages are built and parsed in place: aligned for struct nlmsghdr
+   * whatever the fields above add up to. */
+  _Alignas(8) char buf[CTNETLINK_BUFFER_SIZE];
 };
 
 /* Opens the socket in network namespace netns (from netns_open(), or -1

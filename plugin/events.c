@@ -40,7 +40,8 @@ struct events {
   _Atomic uint64_t lost;
   _Atomic size_t buffer;
   bool warned_max, warned_parse;
-  char buf[EVENT_BUFFER];
+  /* Parsed in place: aligned for struct nlmsghdr, not right after bools. */
+  _Alignas(8) char buf[EVENT_BUFFER];
 };
 
 /* Returns 0 after setting the socket's receive buffer to size bytes. */

@@ -38,11 +38,20 @@ CASES=(
   'HostName address that does not parse|HostName "192.168.77.300" "laptop"|HostName|192.168.77.300'
   'HostName naming a host after a ctflow instance|HostName "192.168.77.11" "total"|HostName|total'
   'relative HostsFile path|HostsFile "dhcp.leases"|HostsFile|dhcp.leases'
+  'unknown Protocol|Protocol "tcpp"|Protocol|tcpp'
+  'Protocol number beyond 255|Protocol 256|Protocol|256'
+  'Zone beyond 65535|Zone 65536|Zone|65536'
+  'Mark beyond 32 bits|Mark "0x1ffffffff/0xff"|Mark|0x1ffffffff/0xff'
+  'Mark mask that does not parse|Mark "0x2a/ff"|Mark|0x2a/ff'
+  'Host that is no address|Host "laptop"|Host|laptop'
+  'Host regex that does not compile|Host "/(/"|Host|/(/'
+  'non-boolean IgnoreSelected|IgnoreSelected "yes"|IgnoreSelected|yes'
 )
 
 # Every option ctflow knows: the unknown option's error lists them.
 OPTIONS="LocalNetwork MaxHosts Events EventBufferSize TopFlows FlowKey
-  MaxFlowKeys NetNamespace EnableAccounting HostName HostsFile"
+  MaxFlowKeys NetNamespace EnableAccounting HostName HostsFile Protocol Zone
+  Mark Host IgnoreSelected"
 
 cleanup() {
   local i

@@ -1,0 +1,191 @@
+/* check_host_select.c: Host (addresses, CIDRs, /regexes/) and
+ * IgnoreSelected: which local hosts get series of their own. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+
+#include "entries.h"
+#include "host_select.h"
+
+static struct host_select *sel;
+
+static void setup(void) {
+  sel = host_select_new();
+  ck_assert_ptr_nonnull(sel);
+}
+
+static void teardown(void) { host_select_free(sel); }
+
+static void add(const char *text) {
+  ck_assert_int_eq(host_select_add(sel, text), 0);
+}
+
+/* Returns whether the host text names gets series of its own. */
+static bool wants(const char *text) {
+  union ct_addr addr = addr_of(text);
+  return host_select_wants(sel, family_of(text), &addr);
+}
+
+START_TEST(without_host_every_host_is_wanted) {
+  ck_assert(wants(LAPTOP));
+  ck_assert(wants(PHONE6));
+}
+END_TEST
+
+START_TEST(without_host_ignore_selected_still_wants_every_host) {
+  host_select_ignore_selected(sel, true);
+  ck_assert(wants(LAPTOP));
+}
+END_TEST
+
+START_TEST(an_address_selects_that_host_only) {
+  add(LAPTOP);
+  ck_assert(wants(LAPTOP));
+  ck_assert(!wants(PHONE));
+  ck_assert(!wants(LAPTOP6));
+}
+END_TEST
+
+START_TEST(a_cidr_selects_the_hosts_inside_it) {
+  add("192.168.1.16/28"); /* .16 to .31 */
+  ck_assert(wants(LAPTOP));
+  ck_assert(!wants(PHONE));
+  ck_assert(!wants(SERVER));
+}
+END_TEST
+
+START_TEST(an_ipv6_cidr_selects_ipv6_hosts) {
+  add("2001:db8:1::20/124");
+  ck_assert(wants(LAPTOP6));
+  ck_assert(!wants(PHONE6));
+  ck_assert(!wants(LAPTOP));
+}
+END_TEST
+
+START_TEST(a_regex_is_matched_against_the_address_text) {
+  add("/^192\\.168\\.1\\.(23|42)$/");
+  ck_assert(wants(LAPTOP));
+  ck_assert(wants(PHONE));
+  ck_assert(!wants(SERVER));
+  ck_assert(!wants(LAPTOP6));
+}
+END_TEST
+
+START_TEST(a_regex_sees_ipv6_as_inet_ntop_writes_it) {
+  add("/::23$/");
+  ck_assert(wants(LAPTOP6));
+  ck_assert(!wants(PHONE6));
+}
+END_TEST
+
+START_TEST(a_regex_is_extended_and_unanchored) {
+  add("/\\.4[0-9]+/");
+  ck_assert(wants(PHONE));
+  ck_assert(!wants(LAPTOP));
+}
+END_TEST
+
+START_TEST(several_hosts_are_ored) {
+  add(LAPTOP);
+  add("/^2001:/");
+  ck_assert(wants(LAPTOP));
+  ck_assert(wants(PHONE6));
+  ck_assert(!wants(PHONE));
+}
+END_TEST
+
+START_TEST(ignore_selected_wants_all_but_the_selected) {
+  add(LAPTOP);
+  add("/\\.42$/");
+  host_select_ignore_selected(sel, true);
+  ck_assert(!wants(LAPTOP));
+  ck_assert(!wants(PHONE));
+  ck_assert(wants(SERVER));
+  ck_assert(wants(LAPTOP6));
+}
+END_TEST
+
+START_TEST(ignore_selected_may_come_before_the_hosts) {
+  host_select_ignore_selected(sel, true);
+  ck_assert(wants(LAPTOP)); /* remembered before any Host */
+  add("/23$/");
+  ck_assert(!wants(LAPTOP));
+}
+END_TEST
+
+START_TEST(answers_stay_right_for_many_more_hosts_than_remembered) {
+  /* More hosts than the answer cache has slots: evicted answers are
+   * worked out again, never taken from another address. */
+  add("/\\.[0-9]*7$/");
+  char text[32];
+  for (int round = 0; round < 2; round++)
+    for (int i = 0; i < 4096; i++) {
+      snprintf(text, sizeof(text), "10.%d.%d.%d", i >> 8, i & 255, i % 10);
+      ck_assert_msg(wants(text) == (i % 10 == 7), "%s", text);
+    }
+}
+END_TEST
+
+static const char *const BAD_HOSTS[] = {
+    "",          "laptop", "192.168.1.300", "192.168.1.0/33", "/(/", "/[a-/",
+    "192.168.1", "/",      "//x",
+};
+
+START_TEST(a_bad_host_is_refused_with_einval) {
+  errno = 0;
+  ck_assert_int_eq(host_select_add(sel, BAD_HOSTS[_i]), -1);
+  ck_assert_int_eq(errno, EINVAL);
+  ck_assert(wants(LAPTOP)); /* nothing was added */
+}
+END_TEST
+
+START_TEST(an_empty_regex_matches_every_host) {
+  add("//");
+  ck_assert(wants(LAPTOP));
+  ck_assert(wants(PHONE6));
+}
+END_TEST
+
+START_TEST(more_addresses_than_the_limit_are_refused_with_enospc) {
+  char text[32];
+  for (int i = 0; i < LOCALNET_MAX; i++) {
+    snprintf(text, sizeof(text), "10.0.0.%d", i);
+    add(text);
+  }
+  errno = 0;
+  ck_assert_int_eq(host_select_add(sel, "10.0.1.1"), -1);
+  ck_assert_int_eq(errno, ENOSPC);
+  add("/^10\\.0\\.1\\./"); /* regexes have no such limit */
+}
+END_TEST
+
+static Suite *host_select_suite(void) {
+  Suite *s = suite_create("host_select");
+  TCase *select = tcase_create("select");
+  tcase_add_checked_fixture(select, setup, teardown);
+  tcase_add_test(select, without_host_every_host_is_wanted);
+  tcase_add_test(select, without_host_ignore_selected_still_wants_every_host);
+  tcase_add_test(select, an_address_selects_that_host_only);
+  tcase_add_test(select, a_cidr_selects_the_hosts_inside_it);
+  tcase_add_test(select, an_ipv6_cidr_selects_ipv6_hosts);
+  tcase_add_test(select, a_regex_is_matched_against_the_address_text);
+  tcase_add_test(select, a_regex_sees_ipv6_as_inet_ntop_writes_it);
+  tcase_add_test(select, a_regex_is_extended_and_unanchored);
+  tcase_add_test(select, several_hosts_are_ored);
+  tcase_add_test(select, ignore_selected_wants_all_but_the_selected);
+  tcase_add_test(select, ignore_selected_may_come_before_the_hosts);
+  tcase_add_test(select,
+                 answers_stay_right_for_many_more_hosts_than_remembered);
+  suite_add_tcase(s, select);
+
+  TCase *parse = tcase_create("parse");
+  tcase_add_checked_fixture(parse, setup, teardown);
+  tcase_add_loop_test(parse, a_bad_host_is_refused_with_einval, 0,
+                      sizeof(BAD_HOSTS) / sizeof(BAD_HOSTS[0]));
+  tcase_add_test(parse, an_empty_regex_matches_every_host);
+  tcase_add_test(parse, more_addresses_than_the_limit_are_refused_with_enospc);
+  suite_add_tcase(s, parse);
+  return s;
+}
+
+int main(void) { return run_suite(host_select_suite()); }
