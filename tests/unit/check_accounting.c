@@ -681,6 +681,18 @@ static bool has_bucket(const char *text) {
   return false;
 }
 
+/* With ForgetAfter 1: the laptop browses (10 packets, 5000 bytes sent; 8,
+ * 40000 received) in one read and is gone from the next, which forgets
+ * it. */
+static void laptop_browses_and_leaves(void) {
+  acct.hosts.forget_after = 1;
+  read_whole();
+  entry_counters(&web, 10, 5000, 8, 40000);
+  read_whole(&web);
+  read_whole();
+  ck_assert(!has_bucket(LAPTOP));
+}
+
 START_TEST(a_host_without_entries_for_forget_after_reads_is_forgotten) {
   acct.hosts.forget_after = 3;
   read_whole();
@@ -696,12 +708,7 @@ START_TEST(a_host_without_entries_for_forget_after_reads_is_forgotten) {
 END_TEST
 
 START_TEST(a_forgotten_host_s_bytes_stay_in_total) {
-  acct.hosts.forget_after = 1;
-  read_whole();
-  entry_counters(&web, 10, 5000, 8, 40000);
-  read_whole(&web);
-  read_whole();
-  ck_assert(!has_bucket(LAPTOP));
+  laptop_browses_and_leaves();
   assert_sent(total(), 10, 5000);
   assert_received(total(), 8, 40000);
   ck_assert_uint_eq(total()->new_connections, 1);
@@ -733,11 +740,7 @@ START_TEST(a_host_whose_entry_ended_by_event_since_the_last_read_is_not_idle) {
 END_TEST
 
 START_TEST(a_forgotten_host_that_returns_counts_from_zero) {
-  acct.hosts.forget_after = 1;
-  read_whole();
-  entry_counters(&web, 10, 5000, 8, 40000);
-  read_whole(&web);
-  read_whole();
+  laptop_browses_and_leaves();
   entry_counters(&web, 3, 200, 2, 900);
   web.id = 7; /* a new connection */
   read_whole(&web);

@@ -286,23 +286,25 @@ static bool has_bucket(const char *text) {
   return false;
 }
 
-START_TEST(a_host_idle_for_forget_after_reads_is_forgotten) {
-  hosts.forget_after = 3;
-  bucket(LAPTOP)->rx_bytes = 1000;
-  idle_reads(2);
+/* Asserts that the laptop outlives n - 1 more idle reads and not the n-th. */
+static void assert_laptop_forgotten_after(uint32_t n) {
+  idle_reads(n - 1);
   ck_assert(has_bucket(LAPTOP));
   idle_reads(1);
   ck_assert(!has_bucket(LAPTOP));
+}
+
+START_TEST(a_host_idle_for_forget_after_reads_is_forgotten) {
+  hosts.forget_after = 3;
+  bucket(LAPTOP)->rx_bytes = 1000;
+  assert_laptop_forgotten_after(3);
   ck_assert_uint_eq(hosts.count, 2);
 }
 END_TEST
 
 START_TEST(forgetting_is_thirty_reads_unless_told_otherwise) {
   bucket(LAPTOP);
-  idle_reads(29);
-  ck_assert(has_bucket(LAPTOP));
-  idle_reads(1);
-  ck_assert(!has_bucket(LAPTOP));
+  assert_laptop_forgotten_after(30);
 }
 END_TEST
 
@@ -324,10 +326,8 @@ START_TEST(traffic_since_the_last_read_starts_the_idle_count_again) {
   bucket(LAPTOP);
   idle_reads(2);
   bucket(LAPTOP)->carried = true; /* an entry ended by event, say */
-  idle_reads(3);                  /* idle 0, 1, 2 */
-  ck_assert(has_bucket(LAPTOP));
-  idle_reads(1);
-  ck_assert(!has_bucket(LAPTOP));
+  idle_reads(1);                  /* busy: idle 0 */
+  assert_laptop_forgotten_after(3);
 }
 END_TEST
 
