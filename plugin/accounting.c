@@ -50,6 +50,7 @@ void accounting_begin_read(struct accounting *a) {
 
 void accounting_end_read(struct accounting *a) {
   flowtable_sweep(a->flows, a->gen);
+  hosts_end_read(&a->hosts);
   a->baselined = true;
 }
 
@@ -70,6 +71,8 @@ static void add_growth(struct host_stats *b, const struct ct_counters *tx,
   b->tx_packets += tx->packets;
   b->rx_bytes += rx->bytes;
   b->rx_packets += rx->packets;
+  if (tx->packets || rx->packets || tx->bytes || rx->bytes)
+    b->carried = true;
 }
 
 /* Returns entry's flow, or NULL (after a warning) when out of memory. */
@@ -111,6 +114,7 @@ static struct host_stats *credit(struct accounting *a, const struct ct_entry *e,
 
 static void count_new(struct accounting *a, struct host_stats *b) {
   b->new_connections++;
+  b->carried = true;
   hosts_total(&a->hosts)->new_connections++;
 }
 

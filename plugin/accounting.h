@@ -64,8 +64,10 @@ void accounting_add(struct accounting *a, const struct ct_entry *entry);
  * still returns it cannot count it again. */
 void accounting_end(struct accounting *a, const struct ct_entry *entry);
 
-/* Ends a whole read: entries it did not return have left the table. A read
- * that failed midway is not ended, so nothing it missed is forgotten. */
+/* Ends a whole read: entries it did not return have left the table, and
+ * hosts without entries or traffic for hosts.forget_after reads are
+ * forgotten (hosts_end_read()). A read that failed midway is not ended, so
+ * nothing it missed is forgotten. */
 void accounting_end_read(struct accounting *a);
 
 /* Returns the bytes of memory held for flows and hosts. */

@@ -187,6 +187,9 @@ struct collector *collector_new(const struct collector_config *config) {
   if (accounting_init(&c->accounting, &c->config.local, config->max_hosts,
                       config->log) < 0)
     return fail(c, "out of memory");
+  if (c->config.forget_after == 0)
+    c->config.forget_after = HOSTS_FORGET_AFTER;
+  c->accounting.hosts.forget_after = c->config.forget_after;
   if (config->top_flows > 0 &&
       (accounting_track_keys(&c->accounting, config->flow_key,
                              config->max_flow_keys) < 0 ||
@@ -288,7 +291,7 @@ static int copy_report(struct collector *c) {
   struct flowkeys *keys = c->accounting.keys;
   if (keys) {
     c->report.top_count = flowkeys_end_interval(
-        keys, c->config.top_flows, c->config.flow_key_idle, c->report.top);
+        keys, c->config.top_flows, c->config.forget_after, c->report.top);
     c->report.flows_other = keys->other;
   }
   c->report.self.flows = flowtable_count(c->accounting.flows);

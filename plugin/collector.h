@@ -26,7 +26,9 @@ struct collector_config {
   size_t top_flows;            /* TopFlows: keys with series of their own */
   enum flow_key_kind flow_key; /* FlowKey */
   size_t max_flow_keys;        /* MaxFlowKeys: keys tracked at most */
-  uint32_t flow_key_idle;      /* intervals without traffic before a key goes */
+  /* ForgetAfter: reads without traffic before a flow key goes, and without
+   * entries or traffic before a host goes; 0: HOSTS_FORGET_AFTER. */
+  uint32_t forget_after;
   /* NetNamespace: the namespace whose table to read, a name under
    * /run/netns or an absolute path (netns.h); NULL: the caller's. */
   const char *netns;

@@ -32,8 +32,10 @@
 /* Keys tracked at most, about 120 bytes each: 64 Ki keys take 8 MiB. */
 #define DEFAULT_MAX_FLOW_KEYS 65536
 #define MAX_FLOW_KEYS_LIMIT 1000000
-/* A key without traffic for this many intervals is forgotten. */
-#define FLOW_KEY_IDLE 30
+/* ForgetAfter: a flow key without traffic, a host without entries or
+ * traffic, for this many intervals is forgotten (HOSTS_FORGET_AFTER, 30:
+ * five minutes at collectd's default 10 s interval). */
+#define MAX_FORGET_AFTER 1000000
 #define MAX_EVENT_BUFFER (1 << 30)
 
 /* SPEC's TCP state names, by TCP_CONNTRACK_* value. */
@@ -327,7 +329,7 @@ static void set_defaults(void) {
   config.top_flows = DEFAULT_TOP_FLOWS;
   config.flow_key = FLOW_KEY_CONVERSATION;
   config.max_flow_keys = DEFAULT_MAX_FLOW_KEYS;
-  config.flow_key_idle = FLOW_KEY_IDLE;
+  config.forget_after = HOSTS_FORGET_AFTER;
   config.netns = NULL; /* collectd's own */
   config.enable_acct = false;
   config.filter = (struct entry_filter){0}; /* every entry */
@@ -364,6 +366,11 @@ static int config_option(const oconfig_item_t *ci) {
     config.max_flow_keys = (size_t)n;
     return rc;
   }
+  if (strcasecmp(ci->key, "ForgetAfter") == 0) {
+    rc = config_count(ci, 1, MAX_FORGET_AFTER, &n);
+    config.forget_after = (uint32_t)n;
+    return rc;
+  }
   if (strcasecmp(ci->key, "NetNamespace") == 0)
     return config_netns(ci);
   if (strcasecmp(ci->key, "EnableAccounting") == 0)
@@ -386,9 +393,9 @@ static int config_option(const oconfig_item_t *ci) {
   ctflow_log(LOG_ERR,
              "unknown option %s (value \"%s\"; known: LocalNetwork, "
              "MaxHosts, Events, EventBufferSize, TopFlows, FlowKey, "
-             "MaxFlowKeys, NetNamespace, EnableAccounting, HostName, "
-             "HostsFile, Protocol, Zone, Mark, Host, IgnoreSelected); not "
-             "starting",
+             "MaxFlowKeys, ForgetAfter, NetNamespace, EnableAccounting, "
+             "HostName, HostsFile, Protocol, Zone, Mark, Host, "
+             "IgnoreSelected); not starting",
              ci->key, value_text(ci, buf, sizeof(buf)));
   config_failed = true;
   return -1;

@@ -1,5 +1,8 @@
-/* hosts.c: buckets in one array (hosts only ever join, so positions are
- * stable), found by address through an open-addressing index. */
+/* hosts.c: buckets in one array, found by address through an
+ * open-addressing index. Hosts join at the end; forgotten ones leave at the
+ * end of a read, when the array is compacted and indexed anew (as
+ * flowtable_sweep() does), so positions are stable within a read: the peer
+ * set keys on them and is cleared when the next read begins. */
 #include "hosts.h"
 
 #include <netinet/in.h>
@@ -23,7 +26,9 @@ static size_t index_size_for(size_t max_hosts) {
 }
 
 int hosts_init(struct hosts *h, size_t max_hosts) {
-  *h = (struct hosts){.max_hosts = max_hosts, .capacity = 16};
+  *h = (struct hosts){.max_hosts = max_hosts,
+                      .forget_after = HOSTS_FORGET_AFTER,
+                      .capacity = 16};
   h->index_mask = index_size_for(max_hosts) - 1;
   h->buckets = calloc(h->capacity, sizeof(*h->buckets));
   h->index = calloc(h->index_mask + 1, sizeof(*h->index));
@@ -68,14 +73,23 @@ static struct host_stats *append(struct hosts *h, uint8_t family,
   return b;
 }
 
-struct host_stats *hosts_find(struct hosts *h, uint8_t family,
-                              const union ct_addr *addr) {
+/* Returns the free index slot of addr, or the slot of its bucket. */
+static size_t slot_of(const struct hosts *h, uint8_t family,
+                      const union ct_addr *addr) {
   size_t s = addr_hash(family, addr) & h->index_mask;
   for (; h->index[s] != 0; s = (s + 1) & h->index_mask) {
-    struct host_stats *b = &h->buckets[h->index[s]];
+    const struct host_stats *b = &h->buckets[h->index[s]];
     if (b->family == family && memcmp(&b->addr, addr, sizeof(*addr)) == 0)
-      return b;
+      break;
   }
+  return s;
+}
+
+struct host_stats *hosts_find(struct hosts *h, uint8_t family,
+                              const union ct_addr *addr) {
+  size_t s = slot_of(h, family, addr);
+  if (h->index[s] != 0)
+    return &h->buckets[h->index[s]];
   if (h->count - FIXED_BUCKETS >= h->max_hosts)
     return hosts_other(h);
   struct host_stats *b = append(h, family, addr);
@@ -93,6 +107,42 @@ void hosts_begin_read(struct hosts *h) {
   memset(h->tcp_states, 0, sizeof(h->tcp_states));
   h->offloaded = 0;
   peerset_clear(&h->peers);
+}
+
+/* Returns whether bucket b had entries in this read or traffic since the
+ * last. */
+static bool busy(const struct host_stats *b) {
+  if (b->carried)
+    return true;
+  for (int p = 0; p < PROTO_CLASSES; p++)
+    if (b->connections[p] != 0)
+      return true;
+  return false;
+}
+
+size_t hosts_end_read(struct hosts *h) {
+  size_t kept = FIXED_BUCKETS;
+  h->buckets[0].carried = h->buckets[1].carried = false;
+  for (size_t i = FIXED_BUCKETS; i < h->count; i++) {
+    struct host_stats *b = &h->buckets[i];
+    b->idle = busy(b) ? 0 : b->idle + 1;
+    b->carried = false;
+    if (b->idle >= h->forget_after)
+      continue;
+    if (kept != i)
+      h->buckets[kept] = *b;
+    kept++;
+  }
+  size_t forgotten = h->count - kept;
+  if (forgotten == 0)
+    return 0;
+  h->count = kept;
+  memset(h->index, 0, (h->index_mask + 1) * sizeof(*h->index));
+  for (size_t i = FIXED_BUCKETS; i < h->count; i++) {
+    const struct host_stats *b = &h->buckets[i];
+    h->index[slot_of(h, b->family, &b->addr)] = (uint32_t)i;
+  }
+  return forgotten;
 }
 
 /* Returns 1 when remote is new for the bucket at position pos. */

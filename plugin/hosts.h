@@ -1,11 +1,15 @@
 /* hosts.h: per-host aggregates: what each local host sent and received since
  * ctflow started, and its connections and peers as of the last read. Two
  * buckets are always there: "total" (every entry) and "other" (SPEC rule
- * 3, and hosts beyond MaxHosts). */
+ * 3, and hosts beyond MaxHosts). A host with no entries and no traffic for
+ * forget_after reads in a row is forgotten: its bucket goes (its slot
+ * under MaxHosts too), and if it comes back it starts again from zero. */
 #ifndef CTFLOW_HOSTS_H
 #define CTFLOW_HOSTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ct_entry.h"
 #include "peerset.h"
@@ -24,10 +28,16 @@ enum proto_class {
 
 enum bucket_kind { BUCKET_TOTAL, BUCKET_OTHER, BUCKET_HOST };
 
+/* Reads without entries or traffic before a host is forgotten, unless
+ * told otherwise (ForgetAfter). */
+#define HOSTS_FORGET_AFTER 30
+
 struct host_stats {
   union ct_addr addr; /* BUCKET_HOST only */
   uint8_t family;     /* BUCKET_HOST only */
   uint8_t kind;       /* enum bucket_kind */
+  bool carried;       /* traffic or a new connection since the last read */
+  uint32_t idle;      /* whole reads in a row without entries or traffic */
   /* Since the plugin started (DERIVE). */
   uint64_t rx_bytes, tx_bytes;
   uint64_t rx_packets, tx_packets;
@@ -44,7 +54,8 @@ struct hosts {
   uint32_t *index; /* open addressing over buckets: 0 free, else position */
   size_t index_mask;
   size_t max_hosts;
-  struct peerset peers;            /* (bucket, remote address) seen this read */
+  uint32_t forget_after; /* idle reads before a host goes; HOSTS_FORGET_AFTER */
+  struct peerset peers;  /* (bucket, remote address) seen this read */
   uint32_t tcp_states[TCP_STATES]; /* TCP entries of the table per state */
   uint32_t offloaded; /* entries of the table a flowtable has taken over */
 };
@@ -53,18 +64,26 @@ struct hosts {
 int hosts_init(struct hosts *hosts, size_t max_hosts);
 void hosts_free(struct hosts *hosts);
 
-/* Return the fixed buckets. Valid until the next hosts_find(). */
+/* Return the fixed buckets. Valid until the next hosts_find() or
+ * hosts_end_read(). */
 struct host_stats *hosts_total(struct hosts *hosts);
 struct host_stats *hosts_other(struct hosts *hosts);
 
 /* Returns the bucket of the local host addr: its own while fewer than
  * max_hosts have one (or when out of memory), else "other". Valid until the
- * next hosts_find(). O(1). */
+ * next hosts_find() or hosts_end_read(). O(1). */
 struct host_stats *hosts_find(struct hosts *hosts, uint8_t family,
                               const union ct_addr *addr);
 
 /* Zeroes the gauges before a read counts the table again. */
 void hosts_begin_read(struct hosts *hosts);
+
+/* Ends a whole read: counts each host's idle reads (no entries in this
+ * read, no traffic since the last) and forgets those idle forget_after
+ * reads in a row. The others keep their counters but may move: positions
+ * hold only from one hosts_end_read() to the next. Returns the number of
+ * hosts forgotten. */
+size_t hosts_end_read(struct hosts *hosts);
 
 /* Counts remote as a peer of bucket (and of total) unless already seen this
  * read. Returns -1 when out of memory, else 0. */

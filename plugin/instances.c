@@ -228,9 +228,9 @@ static int by_instance_read(const void *a, const void *b) {
   return x > y ? -1 : x < y;
 }
 
-/* Forgets members whose bucket this update did not have (none, while hosts
- * are kept for good), and the longest idle instances beyond the bound. A
- * failure to forget (no memory to index anew) is only put off. */
+/* Forgets members whose bucket this update did not have (hosts.c forgot
+ * them), and the longest idle instances beyond the bound. A failure to
+ * forget (no memory to index anew) is only put off. */
 static void forget(struct instances *in, size_t members) {
   struct table *t = &in->members;
   if (t->count > members) {

@@ -30,6 +30,7 @@ CASES=(
   'bad CIDR|LocalNetwork "10.0.0.0/33"|LocalNetwork|10.0.0.0/33'
   'negative MaxHosts|MaxHosts -1|MaxHosts|-1'
   'unknown FlowKey|FlowKey "foo"|FlowKey|foo'
+  'ForgetAfter 0|ForgetAfter 0|ForgetAfter|0'
   'non-boolean Events|Events "maybe"|Events|maybe'
   "missing NetNamespace|NetNamespace \"ctfs-absent$$\"|NetNamespace|ctfs-absent$$"
   'NetNamespace not a name|NetNamespace "lan/router"|NetNamespace|lan/router'
@@ -50,8 +51,8 @@ CASES=(
 
 # Every option ctflow knows: the unknown option's error lists them.
 OPTIONS="LocalNetwork MaxHosts Events EventBufferSize TopFlows FlowKey
-  MaxFlowKeys NetNamespace EnableAccounting HostName HostsFile Protocol Zone
-  Mark Host IgnoreSelected"
+  MaxFlowKeys ForgetAfter NetNamespace EnableAccounting HostName HostsFile
+  Protocol Zone Mark Host IgnoreSelected"
 
 cleanup() {
   local i

@@ -62,7 +62,10 @@
 #                             ctflow-self/count-flows), compare value N
 #                             (default 1) of ctflow-total/TYPE with the sum
 #                             over the host buckets and other (a bucket
-#                             without a line at that read counts 0); print
+#                             without a line at that read counts its last
+#                             value before it, 0 before its first: a
+#                             forgotten host's or an old name's bytes stay
+#                             in total); print
 #                             "EPOCH TOTAL SUM" where they differ, return 1
 #                             when some did; print the number of reads
 #                             compared to stderr
@@ -335,10 +338,18 @@ csv_total_mismatches() {
         if (d < 0.3) break
       }
       if (i == n) next
-      if (role == "total") { tot[i] = $col; have[i] = 1 } else sum[i] += $col
+      if (role == "total") { tot[i] = $col; have[i] = 1; next }
+      b = FILENAME
+      sub(/\/[^\/]*$/, "", b)
+      buckets[b] = 1
+      v[b, i] = $col
     }
     END {
       for (i = 0; i < n; i++) {
+        for (b in buckets) {
+          if ((b, i) in v) last[b] = v[b, i]
+          sum[i] += last[b]
+        }
         if (!have[i]) continue
         compared++
         if (tot[i] != sum[i] + 0) { printf "%s %s %s\n", r[i], tot[i], sum[i] + 0; bad = 1 }

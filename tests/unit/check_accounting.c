@@ -4,6 +4,7 @@
  * accounting_end(), with synthetic entries. */
 #include <check.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -799,6 +800,111 @@ START_TEST(an_entry_that_ends_during_a_dump_outlives_that_dump) {
 }
 END_TEST
 
+/* Forgetting idle hosts */
+
+/* Returns whether the host text names has a bucket, without making one. */
+static bool has_bucket(const char *text) {
+  union ct_addr addr = addr_of(text);
+  for (size_t i = 2; i < acct.hosts.count; i++)
+    if (acct.hosts.buckets[i].family == family_of(text) &&
+        memcmp(&acct.hosts.buckets[i].addr, &addr, sizeof(addr)) == 0)
+      return true;
+  return false;
+}
+
+/* With ForgetAfter 1: the laptop browses (10 packets, 5000 bytes sent; 8,
+ * 40000 received) in one read and is gone from the next, which forgets
+ * it. */
+static void laptop_browses_and_leaves(void) {
+  acct.hosts.forget_after = 1;
+  read_whole();
+  entry_counters(&web, 10, 5000, 8, 40000);
+  read_whole(&web);
+  read_whole();
+  ck_assert(!has_bucket(LAPTOP));
+}
+
+START_TEST(a_host_without_entries_for_forget_after_reads_is_forgotten) {
+  acct.hosts.forget_after = 3;
+  read_whole();
+  entry_counters(&web, 10, 5000, 8, 40000);
+  read_whole(&web, &dns);
+  read_whole(&dns); /* the laptop's entry has left the table */
+  read_whole(&dns);
+  ck_assert(has_bucket(LAPTOP));
+  read_whole(&dns);
+  ck_assert(!has_bucket(LAPTOP));
+  ck_assert(has_bucket(PHONE));
+}
+END_TEST
+
+START_TEST(a_forgotten_host_s_bytes_stay_in_total) {
+  laptop_browses_and_leaves();
+  assert_sent(total(), 10, 5000);
+  assert_received(total(), 8, 40000);
+  ck_assert_uint_eq(total()->new_connections, 1);
+}
+END_TEST
+
+START_TEST(a_host_with_a_live_but_idle_connection_is_not_forgotten) {
+  acct.hosts.forget_after = 2;
+  entry_counters(&web, 10, 5000, 8, 40000);
+  for (int read = 0; read < 5; read++)
+    read_whole(&web); /* counters never move */
+  ck_assert(has_bucket(LAPTOP));
+  ck_assert_uint_eq(host(LAPTOP)->connections[PROTO_TCP], 1);
+}
+END_TEST
+
+START_TEST(a_host_whose_entry_ended_by_event_since_the_last_read_is_not_idle) {
+  acct.hosts.forget_after = 2;
+  read_whole();
+  read_whole(&web);
+  read_whole(); /* idle 1 */
+  entry_counters(&dns, 1, 80, 1, 120);
+  ended(&dns); /* began and ended between two reads */
+  read_whole();
+  read_whole(); /* the laptop goes; the phone is idle 1 */
+  ck_assert(!has_bucket(LAPTOP));
+  ck_assert(has_bucket(PHONE));
+}
+END_TEST
+
+START_TEST(a_forgotten_host_that_returns_counts_from_zero) {
+  laptop_browses_and_leaves();
+  entry_counters(&web, 3, 200, 2, 900);
+  web.id = 7; /* a new connection */
+  read_whole(&web);
+  assert_sent(host(LAPTOP), 3, 200);
+  assert_received(host(LAPTOP), 2, 900);
+  ck_assert_uint_eq(host(LAPTOP)->new_connections, 1);
+  assert_sent(total(), 13, 5200);
+}
+END_TEST
+
+START_TEST(forgetting_frees_a_max_hosts_slot_for_a_newcomer) {
+  start(1);
+  acct.hosts.forget_after = 1;
+  read_whole();
+  read_whole(&web);
+  read_whole(); /* the laptop goes */
+  entry_counters(&dns, 1, 80, 1, 120);
+  read_whole(&dns);
+  ck_assert(!has_bucket(LAPTOP));
+  assert_sent(host(PHONE), 1, 80);
+  assert_sent(other(), 0, 0);
+}
+END_TEST
+
+START_TEST(a_read_cut_short_forgets_no_host) {
+  acct.hosts.forget_after = 1;
+  read_whole();
+  read_whole(&web);
+  read_cut_short();
+  ck_assert(has_bucket(LAPTOP));
+}
+END_TEST
+
 static Suite *accounting_suite(void) {
   Suite *s = suite_create("accounting");
 
@@ -913,6 +1019,21 @@ static Suite *accounting_suite(void) {
   tcase_add_test(selecting,
                  the_destroy_event_of_a_host_not_selected_goes_to_other);
   suite_add_tcase(s, selecting);
+
+  TCase *forget = tcase_create("forgetting idle hosts");
+  tcase_add_checked_fixture(forget, setup, teardown);
+  tcase_add_test(forget,
+                 a_host_without_entries_for_forget_after_reads_is_forgotten);
+  tcase_add_test(forget, a_forgotten_host_s_bytes_stay_in_total);
+  tcase_add_test(forget,
+                 a_host_with_a_live_but_idle_connection_is_not_forgotten);
+  tcase_add_test(
+      forget,
+      a_host_whose_entry_ended_by_event_since_the_last_read_is_not_idle);
+  tcase_add_test(forget, a_forgotten_host_that_returns_counts_from_zero);
+  tcase_add_test(forget, forgetting_frees_a_max_hosts_slot_for_a_newcomer);
+  tcase_add_test(forget, a_read_cut_short_forgets_no_host);
+  suite_add_tcase(s, forget);
 
   TCase *gauges = tcase_create("gauges");
   tcase_add_checked_fixture(gauges, setup, teardown);

@@ -14,7 +14,8 @@
 #include "entries.h"
 #include "flowkeys.h"
 
-/* ctflow.c's FLOW_KEY_IDLE: intervals without traffic before a key goes. */
+/* ForgetAfter's default (HOSTS_FORGET_AFTER): intervals without traffic before
+ * a key goes. */
 #define IDLE_LIMIT 30
 /* collectd's DATA_MAX_NAME_LEN: a type instance holds 127 characters. */
 #define COLLECTD_NAME_LEN 128

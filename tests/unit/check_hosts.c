@@ -1,8 +1,10 @@
 /* check_hosts.c: the per-host buckets, MaxHosts, peers, and the set that
  * tells peers apart. */
 #include <check.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "entries.h"
 #include "hosts.h"
@@ -264,6 +266,146 @@ START_TEST(the_memory_grows_with_the_hosts) {
 }
 END_TEST
 
+/* Forgetting */
+
+/* Ends n whole reads in which no entry and no traffic touched any host. */
+static void idle_reads(uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) {
+    hosts_begin_read(&hosts);
+    hosts_end_read(&hosts);
+  }
+}
+
+/* Returns whether the host text names has a bucket, without making one. */
+static bool has_bucket(const char *text) {
+  union ct_addr addr = addr_of(text);
+  for (size_t i = 2; i < hosts.count; i++)
+    if (hosts.buckets[i].family == family_of(text) &&
+        memcmp(&hosts.buckets[i].addr, &addr, sizeof(addr)) == 0)
+      return true;
+  return false;
+}
+
+/* Asserts that the laptop outlives n - 1 more idle reads and not the n-th. */
+static void assert_laptop_forgotten_after(uint32_t n) {
+  idle_reads(n - 1);
+  ck_assert(has_bucket(LAPTOP));
+  idle_reads(1);
+  ck_assert(!has_bucket(LAPTOP));
+}
+
+START_TEST(a_host_idle_for_forget_after_reads_is_forgotten) {
+  hosts.forget_after = 3;
+  bucket(LAPTOP)->rx_bytes = 1000;
+  assert_laptop_forgotten_after(3);
+  ck_assert_uint_eq(hosts.count, 2);
+}
+END_TEST
+
+START_TEST(forgetting_is_thirty_reads_unless_told_otherwise) {
+  bucket(LAPTOP);
+  assert_laptop_forgotten_after(30);
+}
+END_TEST
+
+START_TEST(a_host_with_an_entry_in_the_read_is_not_idle) {
+  hosts.forget_after = 2;
+  bucket(LAPTOP);
+  for (int read = 0; read < 5; read++) {
+    hosts_begin_read(&hosts);
+    bucket(LAPTOP)->connections[PROTO_UDP] = 1;
+    ck_assert_uint_eq(hosts_end_read(&hosts), 0);
+  }
+  ck_assert(has_bucket(LAPTOP));
+  ck_assert_uint_eq(bucket(LAPTOP)->idle, 0);
+}
+END_TEST
+
+START_TEST(traffic_since_the_last_read_starts_the_idle_count_again) {
+  hosts.forget_after = 3;
+  bucket(LAPTOP);
+  idle_reads(2);
+  bucket(LAPTOP)->carried = true; /* an entry ended by event, say */
+  idle_reads(1);                  /* busy: idle 0 */
+  assert_laptop_forgotten_after(3);
+}
+END_TEST
+
+START_TEST(total_and_other_are_never_forgotten) {
+  hosts.forget_after = 1;
+  hosts_total(&hosts)->rx_bytes = 5;
+  hosts_other(&hosts)->rx_bytes = 7;
+  idle_reads(3);
+  ck_assert_uint_eq(hosts.count, 2);
+  ck_assert_int_eq(hosts_total(&hosts)->kind, BUCKET_TOTAL);
+  ck_assert_int_eq(hosts_other(&hosts)->kind, BUCKET_OTHER);
+  ck_assert_uint_eq(hosts_total(&hosts)->rx_bytes, 5);
+  ck_assert_uint_eq(hosts_other(&hosts)->rx_bytes, 7);
+}
+END_TEST
+
+START_TEST(a_forgotten_host_that_comes_back_starts_from_zero) {
+  hosts.forget_after = 1;
+  bucket(LAPTOP)->rx_bytes = 1000;
+  bucket(LAPTOP)->new_connections = 4;
+  idle_reads(1);
+  struct host_stats *b = bucket(LAPTOP);
+  ck_assert_uint_eq(b->rx_bytes, 0);
+  ck_assert_uint_eq(b->new_connections, 0);
+  ck_assert_uint_eq(b->idle, 0);
+}
+END_TEST
+
+START_TEST(forgetting_frees_a_max_hosts_slot) {
+  start(2);
+  hosts.forget_after = 1;
+  bucket(LAPTOP);
+  bucket(PHONE);
+  ck_assert_ptr_eq(bucket(SERVER), hosts_other(&hosts));
+  hosts_begin_read(&hosts);
+  bucket(PHONE)->connections[PROTO_TCP] = 1;
+  ck_assert_uint_eq(hosts_end_read(&hosts), 1);
+  ck_assert_int_eq(bucket(SERVER)->kind, BUCKET_HOST);
+  ck_assert(addr_is(&bucket(SERVER)->addr, SERVER));
+}
+END_TEST
+
+START_TEST(the_hosts_left_keep_their_counters_and_are_found_again) {
+  char text[32];
+  hosts.forget_after = 1;
+  /* 300 hosts, every third one busy: the others go, the rest move. */
+  for (size_t i = 0; i < 300; i++)
+    bucket(nth_host(i, text, sizeof(text)))->tx_bytes = 10 * i + 1;
+  hosts_begin_read(&hosts);
+  for (size_t i = 0; i < 300; i += 3)
+    bucket(nth_host(i, text, sizeof(text)))->connections[PROTO_TCP] = 1;
+  ck_assert_uint_eq(hosts_end_read(&hosts), 200);
+  ck_assert_uint_eq(hosts.count, 2 + 100);
+  for (size_t i = 0; i < 300; i += 3) {
+    struct host_stats *b = bucket(nth_host(i, text, sizeof(text)));
+    ck_assert(addr_is(&b->addr, text));
+    ck_assert_uint_eq(b->tx_bytes, 10 * i + 1);
+  }
+  ck_assert_uint_eq(hosts.count, 2 + 100);
+}
+END_TEST
+
+START_TEST(peers_count_right_in_the_read_after_a_compaction) {
+  hosts.forget_after = 1;
+  bucket(LAPTOP);
+  bucket(PHONE);
+  hosts_begin_read(&hosts);
+  peer(PHONE, WEB); /* the laptop goes, the phone moves to its place */
+  hosts_end_read(&hosts);
+  hosts_begin_read(&hosts);
+  peer(PHONE, WEB);
+  peer(LAPTOP, WEB); /* back, where the phone was last read */
+  ck_assert_uint_eq(bucket(PHONE)->peers, 1);
+  ck_assert_uint_eq(bucket(LAPTOP)->peers, 1);
+  ck_assert_uint_eq(hosts_total(&hosts)->peers, 1);
+}
+END_TEST
+
 static struct peerset set;
 
 static void peerset_teardown(void) { peerset_free(&set); }
@@ -359,6 +501,21 @@ static Suite *hosts_suite(void) {
                  begin_read_keeps_the_counters_since_start_and_the_buckets);
   tcase_add_test(read, a_peer_of_the_last_read_is_new_again_in_the_next);
   suite_add_tcase(s, read);
+
+  TCase *forget = tcase_create("forgetting idle hosts");
+  tcase_add_checked_fixture(forget, setup, teardown);
+  tcase_add_test(forget, a_host_idle_for_forget_after_reads_is_forgotten);
+  tcase_add_test(forget, forgetting_is_thirty_reads_unless_told_otherwise);
+  tcase_add_test(forget, a_host_with_an_entry_in_the_read_is_not_idle);
+  tcase_add_test(forget,
+                 traffic_since_the_last_read_starts_the_idle_count_again);
+  tcase_add_test(forget, total_and_other_are_never_forgotten);
+  tcase_add_test(forget, a_forgotten_host_that_comes_back_starts_from_zero);
+  tcase_add_test(forget, forgetting_frees_a_max_hosts_slot);
+  tcase_add_test(forget,
+                 the_hosts_left_keep_their_counters_and_are_found_again);
+  tcase_add_test(forget, peers_count_right_in_the_read_after_a_compaction);
+  suite_add_tcase(s, forget);
 
   TCase *proto = tcase_create("proto_class_of");
   tcase_add_test(proto, tcp_and_udp_are_classes_of_their_own);

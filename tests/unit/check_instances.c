@@ -244,6 +244,26 @@ START_TEST(a_bucket_made_anew_counts_its_new_counters_whole) {
 }
 END_TEST
 
+START_TEST(hosts_that_move_in_the_report_keep_their_own_series) {
+  /* A compaction (a host forgotten before them) moves buckets: instances
+   * follow addresses, not positions. */
+  read_with(named, 3, host(SERVER, 100, 0), host(PHONE, 1000, 0),
+            host(LAPTOP, 5000, 0));
+  read_with(named, 2, host(LAPTOP, 5200, 0), host(PHONE, 1030, 0));
+  ck_assert_uint_eq(rx_of("phone"), 1030);
+  ck_assert_uint_eq(rx_of("laptop"), 5200);
+  ck_assert_ptr_null(instance(SERVER));
+}
+END_TEST
+
+START_TEST(a_forgotten_host_s_series_end) {
+  read_with(unnamed, 2, host(SERVER, 100, 0), host(PHONE, 1000, 0));
+  read_with(unnamed, 1, host(PHONE, 1000, 0));
+  ck_assert_ptr_null(instance(SERVER));
+  ck_assert_uint_eq(dispatched(), 3);
+}
+END_TEST
+
 static Suite *instances_suite(void) {
   Suite *s = suite_create("instances");
 
@@ -275,6 +295,8 @@ static Suite *instances_suite(void) {
   tcase_add_test(change,
                  idle_names_beyond_the_bound_are_forgotten_longest_idle_first);
   tcase_add_test(change, a_bucket_made_anew_counts_its_new_counters_whole);
+  tcase_add_test(change, hosts_that_move_in_the_report_keep_their_own_series);
+  tcase_add_test(change, a_forgotten_host_s_series_end);
   suite_add_tcase(s, change);
   return s;
 }
