@@ -31,6 +31,7 @@ struct collector {
   struct report report;
   size_t report_capacity;
   bool warned_parse;
+  size_t dumped; /* messages the current dump brought so far */
 };
 
 /* Runs in the event reader, under c->lock. */
@@ -172,6 +173,7 @@ static void select_entries(struct collector *c) {
   c->nl.dump_mark = mark.value;
   c->nl.dump_mark_mask = mark.mask;
   c->nl.dump_by_zone = filter_kernel_zone(f, &c->nl.dump_zone);
+  c->nl.dump_by_protocol = filter_kernel_protocol(f, &c->nl.dump_protocol);
 }
 
 struct collector *collector_new(const struct collector_config *config) {
@@ -239,6 +241,7 @@ void collector_free(struct collector *c) {
 static int on_entry(const struct nlmsghdr *nlh, void *arg) {
   struct collector *c = arg;
   struct ct_entry e;
+  c->dumped++;
   if (ct_parse(nlh, nlh->nlmsg_len, &e) < 0) {
     c->report.self.bad_messages++;
     if (!c->warned_parse)
@@ -307,14 +310,39 @@ static double seconds_since(const struct timespec *start) {
          (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
+static bool dump_is_filtered(const struct ctnetlink *nl) {
+  return nl->dump_by_mark || nl->dump_by_zone || nl->dump_by_protocol;
+}
+
+/* Dumps the table into the accounting. Returns 0, or -1 with errno. A
+ * kernel that has a dump filter but cannot apply it answers an error
+ * before the first entry (ctnetlink_start parses the filter before the
+ * dump begins): EOPNOTSUPP for a mark or zone built without
+ * CONFIG_NF_CONNTRACK_MARK / _ZONES, for example. Then the dump is made
+ * again without kernel filters, for good: every entry is checked in user
+ * space anyway. */
+static int dump_table(struct collector *c) {
+  c->dumped = 0;
+  if (ctnetlink_request(&c->nl, IPCTNL_MSG_CT_GET, NLM_F_DUMP, on_entry, c) ==
+      0)
+    return 0;
+  if (!dump_is_filtered(&c->nl) || c->dumped > 0 || errno == ECANCELED)
+    return -1;
+  c->config.log(LOG_WARNING,
+                "the kernel refused the filtered dump (%s): Protocol, Zone "
+                "and Mark are applied in user space only from now on",
+                strerror(errno));
+  c->nl.dump_by_mark = c->nl.dump_by_zone = c->nl.dump_by_protocol = false;
+  return ctnetlink_request(&c->nl, IPCTNL_MSG_CT_GET, NLM_F_DUMP, on_entry, c);
+}
+
 int collector_read(struct collector *c) {
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
   pthread_mutex_lock(&c->lock);
   accounting_begin_read(&c->accounting);
   pthread_mutex_unlock(&c->lock);
-  if (ctnetlink_request(&c->nl, IPCTNL_MSG_CT_GET, NLM_F_DUMP, on_entry, c) <
-      0) {
+  if (dump_table(c) < 0) {
     c->config.log(LOG_ERR, "dumping the conntrack table failed: %s",
                   strerror(errno));
     return -1;

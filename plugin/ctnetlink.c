@@ -11,6 +11,11 @@
 
 #include "netns.h"
 
+/* The CTA_FILTER_ORIG_FLAGS bit "compare CTA_PROTO_NUM": ABI, but the
+ * kernel keeps it in net/netfilter/nf_internals.h, out of its uapi
+ * headers (CTA_FILTER_F_CTA_PROTO_NUM there). */
+#define CTA_FILTER_FLAG_CTA_PROTO_NUM (1u << 3)
+
 /* Returns 0 after opening ct's socket in ct->netns. Only creating it needs
  * the namespace: a socket keeps the one it was made in. */
 static int open_socket(struct ctnetlink *ct) {
@@ -45,15 +50,35 @@ void ctnetlink_close(struct ctnetlink *ct) {
   ct->nl = NULL;
 }
 
-/* Returns the length of a request of msg_type, built at the start of buf. */
+/* Puts the protocol filter of a dump (Linux 5.9+): the protocol in an
+ * original tuple, and CTA_FILTER saying that only its CTA_PROTO_NUM is to
+ * be compared (ctnetlink_alloc_filter, ctnetlink_filter_match_tuple):
+ *
+ *   CTA_TUPLE_ORIG { CTA_TUPLE_PROTO { CTA_PROTO_NUM u8 } }
+ *   CTA_FILTER { CTA_FILTER_ORIG_FLAGS u32 = CTA_FILTER_FLAG_CTA_PROTO_NUM }
+ *
+ * Host order for the flags: the kernel reads them with nla_get_u32. */
+static void put_protocol_filter(struct nlmsghdr *nlh, uint8_t protocol) {
+  struct nlattr *tuple = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
+  struct nlattr *proto = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+  mnl_attr_put_u8(nlh, CTA_PROTO_NUM, protocol);
+  mnl_attr_nest_end(nlh, proto);
+  mnl_attr_nest_end(nlh, tuple);
+  struct nlattr *filter = mnl_attr_nest_start(nlh, CTA_FILTER);
+  mnl_attr_put_u32(nlh, CTA_FILTER_ORIG_FLAGS, CTA_FILTER_FLAG_CTA_PROTO_NUM);
+  mnl_attr_nest_end(nlh, filter);
+}
+
+/* Returns the length of a request of msg_type for address family family,
+ * built at the start of buf. */
 static size_t build_request(struct ctnetlink *ct, uint8_t msg_type,
-                            uint16_t flags) {
+                            uint16_t flags, uint8_t family) {
   struct nlmsghdr *nlh = mnl_nlmsg_put_header(ct->buf);
   nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | msg_type;
   nlh->nlmsg_flags = NLM_F_REQUEST | flags;
   nlh->nlmsg_seq = ++ct->seq;
   struct nfgenmsg *nfh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfh));
-  nfh->nfgen_family = AF_UNSPEC;
+  nfh->nfgen_family = family;
   nfh->version = NFNETLINK_V0;
   nfh->res_id = 0;
   /* The kernel filters a dump by CTA_MARK with CTA_MARK_MASK (both: older
@@ -66,6 +91,8 @@ static size_t build_request(struct ctnetlink *ct, uint8_t msg_type,
     }
     if (ct->dump_by_zone)
       mnl_attr_put_u16(nlh, CTA_ZONE, htons(ct->dump_zone));
+    if (ct->dump_by_protocol)
+      put_protocol_filter(nlh, ct->dump_protocol);
   }
   return nlh->nlmsg_len;
 }
@@ -79,11 +106,14 @@ static int reopen(struct ctnetlink *ct) {
   return rc;
 }
 
-int ctnetlink_request(struct ctnetlink *ct, uint8_t msg_type, uint16_t flags,
-                      mnl_cb_t cb, void *arg) {
+/* Returns 0 after one request of msg_type for family family, its replies
+ * passed to cb; -1 with errno as ctnetlink_request() says. */
+static int request_family(struct ctnetlink *ct, uint8_t msg_type,
+                          uint16_t flags, uint8_t family, mnl_cb_t cb,
+                          void *arg) {
   if (ct->nl == NULL && open_socket(ct) < 0)
     return -1;
-  size_t len = build_request(ct, msg_type, flags);
+  size_t len = build_request(ct, msg_type, flags, family);
   if (mnl_socket_sendto(ct->nl, ct->buf, len) < 0)
     return -1;
   unsigned seq = ct->seq;
@@ -113,4 +143,20 @@ int ctnetlink_request(struct ctnetlink *ct, uint8_t msg_type, uint16_t flags,
   }
   reopen(ct);
   return -1;
+}
+
+int ctnetlink_request(struct ctnetlink *ct, uint8_t msg_type, uint16_t flags,
+                      mnl_cb_t cb, void *arg) {
+  /* A tuple filter needs the request's family to be AF_INET or AF_INET6:
+   * for AF_UNSPEC ctnetlink_parse_tuple_filter answers EOPNOTSUPP. So a
+   * dump by protocol is two dumps, one per family. Kernels before 5.9
+   * ignore CTA_FILTER and the tuple but have always honoured the family
+   * (ctnetlink_dump_table), so the two still make the whole table. */
+  bool by_family = msg_type == IPCTNL_MSG_CT_GET && (flags & NLM_F_DUMP) &&
+                   ct->dump_by_protocol;
+  if (!by_family)
+    return request_family(ct, msg_type, flags, AF_UNSPEC, cb, arg);
+  if (request_family(ct, msg_type, flags, AF_INET, cb, arg) < 0)
+    return -1;
+  return request_family(ct, msg_type, flags, AF_INET6, cb, arg);
 }

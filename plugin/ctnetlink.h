@@ -23,11 +23,15 @@ struct ctnetlink {
    * (the event reader) get their turn between batches, not per entry. */
   pthread_mutex_t *batch_lock;
   /* Asked of the kernel in every table dump: only entries with (mark &
-   * mask) == mark, only entries of zone. A kernel without these filters
-   * ignores them silently, so the caller checks every entry again. */
-  bool dump_by_mark, dump_by_zone;
+   * mask) == mark, only entries of zone, only entries whose original tuple
+   * is of protocol. A kernel without these filters ignores them silently,
+   * one that has them but cannot apply them refuses the dump (an error
+   * before any entry), so the caller checks every entry again and drops
+   * the filters after such an error. */
+  bool dump_by_mark, dump_by_zone, dump_by_protocol;
   uint32_t dump_mark, dump_mark_mask;
   uint16_t dump_zone;
+  uint8_t dump_protocol;
   /* Messages are built and parsed in place: aligned for struct nlmsghdr
    * whatever the fields above add up to. */
   _Alignas(8) char buf[CTNETLINK_BUFFER_SIZE];
@@ -42,11 +46,12 @@ int ctnetlink_open(struct ctnetlink *ct, int netns);
 void ctnetlink_close(struct ctnetlink *ct);
 
 /* Sends the conntrack request msg_type (IPCTNL_MSG_CT_*) for both address
- * families with flags (NLM_F_DUMP for a dump, NLM_F_ACK for a single reply)
- * and calls cb on every reply message until the kernel is done. Returns 0,
- * or -1 with errno: the kernel's error, the socket's, or ECANCELED when cb
- * returned MNL_CB_ERROR. After an error the socket is reopened (in
- * ct->netns), so that no stale reply can reach the next request. */
+ * families (a table dump by protocol: one request per family) with flags
+ * (NLM_F_DUMP for a dump, NLM_F_ACK for a single reply) and calls cb on every
+ * reply message until the kernel is done. Returns 0, or -1 with errno: the
+ * kernel's error, the socket's, or ECANCELED when cb returned MNL_CB_ERROR.
+ * After an error the socket is reopened (in ct->netns), so that no stale reply
+ * can reach the next request. */
 int ctnetlink_request(struct ctnetlink *ct, uint8_t msg_type, uint16_t flags,
                       mnl_cb_t cb, void *arg);
 

@@ -139,3 +139,14 @@ bool filter_kernel_zone(const struct entry_filter *f, uint16_t *out) {
   *out = f->zones[0];
   return true;
 }
+
+bool filter_kernel_protocol(const struct entry_filter *f, uint8_t *out) {
+  if (f->protocol_count != 1)
+    return false;
+  for (unsigned p = 0; p < 256; p++)
+    if (f->protocols[p / 8] & (1u << (p % 8))) {
+      *out = (uint8_t)p;
+      return true;
+    }
+  return false;
+}

@@ -53,10 +53,12 @@ bool filter_is_empty(const struct entry_filter *f);
 bool filter_match(const struct entry_filter *f, const struct ct_entry *entry);
 
 /* What the kernel can filter in the dump request: a criterion of a kind
- * given exactly once (the kernel takes one mark and one zone, not lists).
- * Return whether there is one, filling it in. A kernel that reads zone 0
- * as "no filter" costs only the user-space check, which is made anyway. */
+ * given exactly once (the kernel takes one mark, one zone and one protocol,
+ * not lists). Return whether there is one, filling it in. A kernel that
+ * reads zone 0 as "no filter" costs only the user-space check, which is
+ * made anyway. */
 bool filter_kernel_mark(const struct entry_filter *f, struct mark_match *out);
 bool filter_kernel_zone(const struct entry_filter *f, uint16_t *out);
+bool filter_kernel_protocol(const struct entry_filter *f, uint8_t *out);
 
 #endif
