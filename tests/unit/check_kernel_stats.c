@@ -33,26 +33,6 @@ static const unsigned kernel_sends =
 #define ENTRIES 7
 #define MAX_ENTRIES 262144
 
-#define PAYLOAD (MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg))
-
-static uint16_t get_u16(const uint8_t *p) {
-  uint16_t v;
-  memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-static void set_u16(uint8_t *p, uint16_t v) { memcpy(p, &v, sizeof(v)); }
-
-static uint32_t msg_len(const uint8_t *msg) {
-  uint32_t v;
-  memcpy(&v, msg, sizeof(v));
-  return v;
-}
-
-static void set_msg_len(uint8_t *msg, uint32_t v) {
-  memcpy(msg, &v, sizeof(v));
-}
-
 /* The messages of stats-cpu.bin, each in its own exact-size buffer. */
 struct cpu_messages {
   uint8_t *msg[CPUS];

@@ -325,26 +325,6 @@ END_TEST
 /* Malformed messages, made from the captured ones. The test walks the
  * attributes itself, so that it knows where each is without ct_parse. */
 
-#define PAYLOAD (MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg))
-
-static uint16_t get_u16(const uint8_t *p) {
-  uint16_t v;
-  memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-static void set_u16(uint8_t *p, uint16_t v) { memcpy(p, &v, sizeof(v)); }
-
-static uint32_t msg_len(const uint8_t *msg) {
-  uint32_t v;
-  memcpy(&v, msg, sizeof(v));
-  return v;
-}
-
-static void set_msg_len(uint8_t *msg, uint32_t v) {
-  memcpy(msg, &v, sizeof(v));
-}
-
 struct attr_at {
   size_t off;        /* the attribute's header in the message */
   size_t parent_end; /* where its nest, or the message, ends */

@@ -6,6 +6,9 @@
 
 #include <check.h>
 #include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +90,29 @@ static inline void fixture_guarded_free(void *copy, size_t len) {
   size_t size = fixture_guarded_size(len), page = sysconf(_SC_PAGESIZE);
   char *guard = (char *)copy + ((len + 3) & ~(size_t)3);
   munmap(guard + page - size, size);
+}
+
+/* Byte access for crafting malformed messages from captured ones: where
+ * the attributes begin, a u16 (an attribute's length or type), and the
+ * message's nlmsg_len, all in host byte order as netlink has them. */
+#define PAYLOAD (MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg))
+
+static inline uint16_t get_u16(const uint8_t *p) {
+  uint16_t v;
+  memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+static inline void set_u16(uint8_t *p, uint16_t v) { memcpy(p, &v, sizeof(v)); }
+
+static inline uint32_t msg_len(const uint8_t *msg) {
+  uint32_t v;
+  memcpy(&v, msg, sizeof(v));
+  return v;
+}
+
+static inline void set_msg_len(uint8_t *msg, uint32_t v) {
+  memcpy(msg, &v, sizeof(v));
 }
 
 #endif
