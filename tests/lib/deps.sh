@@ -9,7 +9,7 @@
 CTFLOW_BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
   libmnl-dev libnetfilter-conntrack-dev check collectd-core collectd-dev"
 CTFLOW_RUN_PACKAGES="iproute2 nftables conntrack iputils-ping socat iperf3
-  python3"
+  python3 procps"
 
 ctflow_install_deps() {
   local wanted missing=() pkg
