@@ -71,8 +71,6 @@ static void add_growth(struct host_stats *b, const struct ct_counters *tx,
   b->tx_packets += tx->packets;
   b->rx_bytes += rx->bytes;
   b->rx_packets += rx->packets;
-  if (tx->packets || rx->packets || tx->bytes || rx->bytes)
-    b->carried = true;
 }
 
 /* Returns entry's flow, or NULL (after a warning) when out of memory. */
@@ -88,11 +86,9 @@ static struct flow *flow_of(struct accounting *a, const struct ct_entry *e) {
 static struct host_stats *credit(struct accounting *a, const struct ct_entry *e,
                                  const struct growth *g, struct owner *o) {
   *o = classify(a->local, e);
-  bool own =
-      o->rule != RULE_OTHER &&
-      (a->select == NULL || host_select_wants(a->select, o->family, o->host));
-  struct host_stats *b =
-      own ? hosts_find(&a->hosts, o->family, o->host) : hosts_other(&a->hosts);
+  struct host_stats *b = o->rule == RULE_OTHER
+                             ? hosts_other(&a->hosts)
+                             : hosts_find(&a->hosts, o->family, o->host);
   /* Rule 3: "other" counts the original direction as tx, for a host
    * beyond MaxHosts or not selected by Host too, not only for entries no
    * rule gave a host. */
@@ -103,9 +99,12 @@ static struct host_stats *credit(struct accounting *a, const struct ct_entry *e,
   const struct ct_counters *rx = seen_as.sends_orig ? &g->reply : &g->orig;
   add_growth(b, tx, rx);
   add_growth(hosts_total(&a->hosts), tx, rx);
+  /* A counter has bytes only with packets: packets tell what moved. */
+  bool moved = tx->packets || rx->packets;
+  b->carried |= moved;
   /* Only entries that carried something touch their key: idle entries,
    * most of a big table, cost no lookup. */
-  if (a->keys && (tx->packets || rx->packets)) {
+  if (a->keys && moved) {
     struct flow_key key = flow_key_of(a->keys->kind, e, &seen_as);
     flowkeys_add(a->keys, &key, tx, rx);
   }

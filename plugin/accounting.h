@@ -14,7 +14,6 @@
 #include "flowkeys.h"
 #include "filter.h"
 #include "flowtable.h"
-#include "host_select.h"
 #include "hosts.h"
 #include "localnet.h"
 #include "log.h"
@@ -28,9 +27,6 @@ struct accounting {
   /* Entries that do not match are not counted at all (Protocol, Zone,
    * Mark); NULL: every entry. Not a's own. */
   const struct entry_filter *filter;
-  /* Hosts it does not want are counted in "other" (Host, IgnoreSelected);
-   * NULL: every host gets series of its own. Not a's own. */
-  struct host_select *select;
   uint32_t gen;   /* read generation; flows seen by this read carry it */
   bool baselined; /* a whole dump has set every entry's starting point */
   /* EnableAccounting made sure nf_conntrack_acct is 1: entries without

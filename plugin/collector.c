@@ -168,7 +168,7 @@ static void select_entries(struct collector *c) {
   struct mark_match mark = {0};
   if (!filter_is_empty(f))
     c->accounting.filter = f;
-  c->accounting.select = c->config.select;
+  c->accounting.hosts.select = c->config.select;
   c->nl.dump_by_mark = filter_kernel_mark(f, &mark);
   c->nl.dump_mark = mark.value;
   c->nl.dump_mark_mask = mark.mask;

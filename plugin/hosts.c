@@ -90,7 +90,8 @@ struct host_stats *hosts_find(struct hosts *h, uint8_t family,
   size_t s = slot_of(h, family, addr);
   if (h->index[s] != 0)
     return &h->buckets[h->index[s]];
-  if (h->count - FIXED_BUCKETS >= h->max_hosts)
+  if (h->count - FIXED_BUCKETS >= h->max_hosts ||
+      (h->select && !host_select_wants(h->select, family, addr)))
     return hosts_other(h);
   struct host_stats *b = append(h, family, addr);
   if (b == NULL)
@@ -145,21 +146,22 @@ size_t hosts_end_read(struct hosts *h) {
   return forgotten;
 }
 
-/* Returns 1 when remote is new for the bucket at position pos. */
-static int add_pair(struct hosts *h, size_t pos, uint8_t family,
-                    const union ct_addr *remote) {
-  return peerset_add(&h->peers, hash_mix64(addr_hash(family, remote) + pos));
+/* Returns 1 when the remote address hashed to remote is new for the bucket
+ * at position pos. */
+static int add_pair(struct hosts *h, size_t pos, uint64_t remote) {
+  return peerset_add(&h->peers, hash_mix64(remote + pos));
 }
 
 int hosts_add_peer(struct hosts *h, struct host_stats *bucket, uint8_t family,
                    const union ct_addr *remote) {
   int rc = 0;
   size_t pos = bucket - h->buckets;
+  uint64_t hash = addr_hash(family, remote);
   if (pos != 0) {
-    rc = add_pair(h, pos, family, remote);
+    rc = add_pair(h, pos, hash);
     bucket->peers += rc > 0;
   }
-  int total = add_pair(h, 0, family, remote);
+  int total = add_pair(h, 0, hash);
   h->buckets[0].peers += total > 0;
   return rc < 0 || total < 0 ? -1 : 0;
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "ct_entry.h"
+#include "host_select.h"
 #include "peerset.h"
 
 enum proto_class {
@@ -54,6 +55,9 @@ struct hosts {
   uint32_t *index; /* open addressing over buckets: 0 free, else position */
   size_t index_mask;
   size_t max_hosts;
+  /* Host and IgnoreSelected: the hosts that may have a bucket; NULL: all.
+   * Not hosts' own. */
+  struct host_select *select;
   uint32_t forget_after; /* idle reads before a host goes; HOSTS_FORGET_AFTER */
   struct peerset peers;  /* (bucket, remote address) seen this read */
   uint32_t tcp_states[TCP_STATES]; /* TCP entries of the table per state */
@@ -69,9 +73,11 @@ void hosts_free(struct hosts *hosts);
 struct host_stats *hosts_total(struct hosts *hosts);
 struct host_stats *hosts_other(struct hosts *hosts);
 
-/* Returns the bucket of the local host addr: its own while fewer than
- * max_hosts have one (or when out of memory), else "other". Valid until the
- * next hosts_find() or hosts_end_read(). O(1). */
+/* Returns the bucket of the local host addr: its own once it has one, or
+ * when select wants it and fewer than max_hosts have one; else "other"
+ * (and when out of memory). A host is admitted once: the selection is
+ * asked only for hosts without a bucket. Valid until the next hosts_find()
+ * or hosts_end_read(). O(1). */
 struct host_stats *hosts_find(struct hosts *hosts, uint8_t family,
                               const union ct_addr *addr);
 

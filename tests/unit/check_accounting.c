@@ -565,7 +565,7 @@ static void select_hosts(bool ignore_selected, ...) {
     ck_assert_int_eq(host_select_add(selection, t), 0);
   va_end(ap);
   host_select_ignore_selected(selection, ignore_selected);
-  acct.select = selection;
+  acct.hosts.select = selection;
 }
 
 START_TEST(a_host_not_selected_goes_to_other_with_orig_as_tx) {
