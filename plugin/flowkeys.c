@@ -1,6 +1,5 @@
-/* flowkeys.c: keys in one array found through an open-addressing index (as
- * hosts.c), and a quickselect that picks the interval's heaviest keys in
- * O(keys) instead of sorting them all. */
+/* flowkeys.c: keys in a table (table.h), and a quickselect that picks the
+ * interval's heaviest keys in O(keys) instead of sorting them all. */
 #include "flowkeys.h"
 
 #include <arpa/inet.h>
@@ -10,28 +9,6 @@
 #include <string.h>
 
 #include "hash.h"
-
-int flowkeys_init(struct flowkeys *k, enum flow_key_kind kind,
-                  size_t max_keys) {
-  *k = (struct flowkeys){.kind = kind, .max_keys = max_keys, .capacity = 64};
-  size_t size = 128;
-  while (size < 2 * max_keys)
-    size *= 2;
-  k->index_mask = size - 1;
-  k->keys = calloc(k->capacity, sizeof(*k->keys));
-  k->index = calloc(size, sizeof(*k->index));
-  if (k->keys == NULL || k->index == NULL) {
-    flowkeys_free(k);
-    return -1;
-  }
-  return 0;
-}
-
-void flowkeys_free(struct flowkeys *k) {
-  free(k->keys);
-  free(k->index);
-  *k = (struct flowkeys){0};
-}
 
 /* Ports mean something for these protocols only. */
 static bool has_ports(uint8_t l4proto) {
@@ -59,41 +36,40 @@ struct flow_key flow_key_of(enum flow_key_kind kind, const struct ct_entry *e,
   return key;
 }
 
-static uint64_t key_hash(const struct flow_key *key) {
+static uint64_t key_hash(const void *item) {
+  const struct flow_key *key = &((const struct key_stats *)item)->key;
   uint64_t h = hash_bytes(&key->local, sizeof(key->local), key->family);
   h = hash_bytes(&key->remote, sizeof(key->remote), h);
   return hash_mix64(h ^ ((uint64_t)key->service_port << 32 |
                          (uint64_t)key->local_port << 16 | key->l4proto));
 }
 
-static bool key_equal(const struct flow_key *a, const struct flow_key *b) {
+static bool key_same(const void *item, const void *probe) {
+  const struct flow_key *a = &((const struct key_stats *)item)->key;
+  const struct flow_key *b = &((const struct key_stats *)probe)->key;
   return a->family == b->family && a->l4proto == b->l4proto &&
          a->service_port == b->service_port && a->local_port == b->local_port &&
          memcmp(&a->local, &b->local, sizeof(a->local)) == 0 &&
          memcmp(&a->remote, &b->remote, sizeof(a->remote)) == 0;
 }
 
+int flowkeys_init(struct flowkeys *k, enum flow_key_kind kind,
+                  size_t max_keys) {
+  *k = (struct flowkeys){.kind = kind, .max_keys = max_keys};
+  return table_init(&k->keys, sizeof(struct key_stats), key_hash, key_same);
+}
+
+void flowkeys_free(struct flowkeys *k) { table_free(&k->keys); }
+
 /* Returns the key's aggregates, adding them while there is room; NULL
  * beyond max_keys or when out of memory. */
 static struct key_stats *find(struct flowkeys *k, const struct flow_key *key) {
-  size_t s = key_hash(key) & k->index_mask;
-  for (; k->index[s] != 0; s = (s + 1) & k->index_mask)
-    if (key_equal(&k->keys[k->index[s] - 1].key, key))
-      return &k->keys[k->index[s] - 1];
-  if (k->count >= k->max_keys)
-    return NULL;
-  if (k->count == k->capacity) {
-    size_t capacity = 2 * k->capacity;
-    struct key_stats *keys = realloc(k->keys, capacity * sizeof(*keys));
-    if (keys == NULL)
-      return NULL;
-    k->keys = keys;
-    k->capacity = capacity;
-  }
-  struct key_stats *ks = &k->keys[k->count++];
-  *ks = (struct key_stats){.key = *key};
-  k->index[s] = k->count;
-  return ks;
+  struct key_stats probe = {.key = *key};
+  size_t slot;
+  if (k->keys.count < k->max_keys)
+    return table_get(&k->keys, &probe);
+  long pos = table_find(&k->keys, &probe, &slot);
+  return pos < 0 ? NULL : flowkeys_at(k, (size_t)pos);
 }
 
 static void add_traffic(struct flow_traffic *t, const struct ct_counters *tx,
@@ -121,7 +97,8 @@ static uint64_t interval_bytes(const struct key_stats *ks) {
 /* Returns whether key a ranks above key b: more bytes, then seen first (a
  * total order, so that ties are broken the same way every time). */
 static bool heavier(const struct flowkeys *k, uint32_t a, uint32_t b) {
-  uint64_t ba = interval_bytes(&k->keys[a]), bb = interval_bytes(&k->keys[b]);
+  uint64_t ba = interval_bytes(flowkeys_at(k, a)),
+           bb = interval_bytes(flowkeys_at(k, b));
   return ba > bb || (ba == bb && a < b);
 }
 
@@ -177,47 +154,42 @@ static void add(struct flow_traffic *t, const struct flow_traffic *d) {
 /* Starts the next interval: counts idleness, forgets keys idle for
  * idle_limit intervals (their series end) and reindexes what is left. */
 static void next_interval(struct flowkeys *k, uint32_t idle_limit) {
-  size_t kept = 0;
-  for (size_t i = 0; i < k->count; i++) {
-    struct key_stats *ks = &k->keys[i];
-    ks->idle =
-        interval_bytes(ks) || ks->interval.rx_packets || ks->interval.tx_packets
-            ? 0
-            : ks->idle + 1;
+  size_t kept = 0, count = flowkeys_count(k);
+  for (size_t i = 0; i < count; i++) {
+    struct key_stats *ks = flowkeys_at(k, i);
+    /* Keys are fed only traffic that has packets. */
+    bool moved = ks->interval.rx_packets || ks->interval.tx_packets;
+    ks->idle = moved ? 0 : ks->idle + 1;
     ks->interval = (struct flow_traffic){0};
-    if (ks->idle < idle_limit)
-      k->keys[kept++] = *ks;
+    if (ks->idle >= idle_limit)
+      continue;
+    if (kept != i)
+      *flowkeys_at(k, kept) = *ks;
+    kept++;
   }
   k->interval = (struct flow_traffic){0};
-  if (kept == k->count)
-    return;
-  k->count = kept;
-  memset(k->index, 0, (k->index_mask + 1) * sizeof(*k->index));
-  for (size_t i = 0; i < k->count; i++) {
-    size_t s = key_hash(&k->keys[i].key) & k->index_mask;
-    while (k->index[s] != 0)
-      s = (s + 1) & k->index_mask;
-    k->index[s] = i + 1;
-  }
+  if (kept != count)
+    table_truncate(&k->keys, kept);
 }
 
 size_t flowkeys_end_interval(struct flowkeys *k, size_t n, uint32_t idle_limit,
                              struct key_stats *top) {
   /* Positions of the keys that carried anything; without memory for
    * them, every key of the interval goes to "other". */
-  uint32_t *pos = malloc((k->count + 1) * sizeof(*pos));
+  size_t count = flowkeys_count(k);
+  uint32_t *pos = malloc((count + 1) * sizeof(*pos));
   size_t candidates = 0, chosen = 0;
   struct flow_traffic rest = k->interval;
   if (pos != NULL) {
-    for (size_t i = 0; i < k->count; i++)
-      if (interval_bytes(&k->keys[i]) > 0)
+    for (size_t i = 0; i < count; i++)
+      if (interval_bytes(flowkeys_at(k, i)) > 0)
         pos[candidates++] = (uint32_t)i;
     chosen = candidates < n ? candidates : n;
     if (candidates > chosen)
       select_top(k, pos, candidates, chosen);
     sort_top(k, pos, chosen);
     for (size_t i = 0; i < chosen; i++) {
-      top[i] = k->keys[pos[i]];
+      top[i] = *flowkeys_at(k, pos[i]);
       subtract(&rest, &top[i].interval);
     }
     free(pos);
@@ -266,6 +238,5 @@ int flow_key_format(const struct flow_key *key, enum flow_key_kind kind,
 }
 
 size_t flowkeys_memory(const struct flowkeys *k) {
-  return k->capacity * sizeof(*k->keys) +
-         (k->index_mask + 1) * sizeof(*k->index);
+  return table_memory(&k->keys);
 }

@@ -9,6 +9,7 @@
 
 #include "classify.h"
 #include "ct_entry.h"
+#include "table.h"
 
 enum flow_key_kind { FLOW_KEY_CONVERSATION, FLOW_KEY_5TUPLE };
 
@@ -36,10 +37,7 @@ struct key_stats {
 struct flowkeys {
   enum flow_key_kind kind;
   size_t max_keys;
-  struct key_stats *keys;
-  size_t count, capacity;
-  uint32_t *index; /* open addressing over keys: 0 free, else position + 1 */
-  size_t index_mask;
+  struct table keys;            /* struct key_stats, by key */
   struct flow_traffic interval; /* all traffic of the interval */
   struct flow_traffic other;    /* ctflow-flows "other", since started */
 };
@@ -70,6 +68,16 @@ size_t flowkeys_end_interval(struct flowkeys *keys, size_t n,
  * port>][-<local port>]", into buf. Returns what snprintf returns. */
 int flow_key_format(const struct flow_key *key, enum flow_key_kind kind,
                     char *buf, size_t size);
+
+/* Returns the number of keys tracked, and the one at position pos. */
+static inline size_t flowkeys_count(const struct flowkeys *keys) {
+  return keys->keys.count;
+}
+
+static inline struct key_stats *flowkeys_at(const struct flowkeys *keys,
+                                            size_t pos) {
+  return table_at(&keys->keys, pos);
+}
 
 /* Returns the bytes of memory the keys hold. */
 size_t flowkeys_memory(const struct flowkeys *keys);

@@ -10,16 +10,7 @@
 #include <string.h>
 
 #include "hash.h"
-
-/* An array of items found by key through an open-addressing index. */
-struct table {
-  unsigned char *items;
-  size_t item_size, count, capacity;
-  uint32_t *slots;  /* 0 free, else an item's position + 1 */
-  size_t slot_mask; /* slots - 1: a power of two, over twice count */
-  uint64_t (*hash)(const void *item);
-  bool (*same)(const void *item, const void *key);
-};
+#include "table.h"
 
 /* A bucket as the last update that had it saw it. */
 struct member {
@@ -33,80 +24,6 @@ struct instances {
   uint32_t read;          /* updates so far */
   size_t current;         /* instances that had buckets in this update */
 };
-
-static void *table_at(const struct table *t, size_t pos) {
-  return t->items + pos * t->item_size;
-}
-
-/* Returns the position of the item the same as key, or -1 and in *slot
- * the free slot where it would go. */
-static long table_find(const struct table *t, const void *key, size_t *slot) {
-  size_t s = t->hash(key) & t->slot_mask;
-  for (; t->slots[s] != 0; s = (s + 1) & t->slot_mask)
-    if (t->same(table_at(t, t->slots[s] - 1), key))
-      return (long)t->slots[s] - 1;
-  *slot = s;
-  return -1;
-}
-
-/* Indexes every item afresh, in at least slots slots. Returns 0, or -1
- * when out of memory (the old index stays). */
-static int table_reindex(struct table *t, size_t slots) {
-  size_t size = 16, s;
-  while (size < slots || size < 2 * t->count + 2)
-    size *= 2;
-  uint32_t *fresh = calloc(size, sizeof(*fresh));
-  if (fresh == NULL)
-    return -1;
-  free(t->slots);
-  t->slots = fresh;
-  t->slot_mask = size - 1;
-  for (size_t pos = 0; pos < t->count; pos++) {
-    table_find(t, table_at(t, pos), &s);
-    t->slots[s] = (uint32_t)pos + 1;
-  }
-  return 0;
-}
-
-/* Returns the item the same as key, appending a copy of key when there is
- * none; NULL when out of memory. */
-static void *table_get(struct table *t, const void *key) {
-  size_t slot;
-  if (2 * (t->count + 1) > t->slot_mask + 1 &&
-      table_reindex(t, 2 * (t->slot_mask + 1)) < 0)
-    return NULL;
-  long pos = table_find(t, key, &slot);
-  if (pos >= 0)
-    return table_at(t, (size_t)pos);
-  if (t->count == t->capacity) {
-    size_t capacity = t->capacity ? 2 * t->capacity : 16;
-    unsigned char *items = realloc(t->items, capacity * t->item_size);
-    if (items == NULL)
-      return NULL;
-    t->items = items;
-    t->capacity = capacity;
-  }
-  void *item = table_at(t, t->count);
-  memcpy(item, key, t->item_size);
-  t->slots[slot] = (uint32_t)++t->count;
-  return item;
-}
-
-/* Keeps the first count items and indexes them again. Returns 0, or -1
- * when out of memory (all items stay). */
-static int table_truncate(struct table *t, size_t count) {
-  size_t old = t->count;
-  t->count = count;
-  if (table_reindex(t, 0) == 0)
-    return 0;
-  t->count = old;
-  return -1;
-}
-
-static void table_free(struct table *t) {
-  free(t->items);
-  free(t->slots);
-}
 
 static uint64_t member_hash(const void *item) {
   const struct host_stats *b = &((const struct member *)item)->last;
@@ -133,14 +50,10 @@ struct instances *instances_new(void) {
   struct instances *in = calloc(1, sizeof(*in));
   if (in == NULL)
     return NULL;
-  in->members = (struct table){.item_size = sizeof(struct member),
-                               .hash = member_hash,
-                               .same = member_same};
-  in->instances = (struct table){.item_size = sizeof(struct instance),
-                                 .hash = instance_hash,
-                                 .same = instance_same};
-  if (table_reindex(&in->members, 0) < 0 ||
-      table_reindex(&in->instances, 0) < 0) {
+  if (table_init(&in->members, sizeof(struct member), member_hash,
+                 member_same) < 0 ||
+      table_init(&in->instances, sizeof(struct instance), instance_hash,
+                 instance_same) < 0) {
     instances_free(in);
     return NULL;
   }
@@ -229,8 +142,7 @@ static int by_instance_read(const void *a, const void *b) {
 }
 
 /* Forgets members whose bucket this update did not have (hosts.c forgot
- * them), and the longest idle instances beyond the bound. A failure to
- * forget (no memory to index anew) is only put off. */
+ * them), and the longest idle instances beyond the bound. */
 static void forget(struct instances *in, size_t members) {
   struct table *t = &in->members;
   if (t->count > members) {

@@ -73,16 +73,16 @@ static const char *ranked(size_t n) {
 /* Returns the tracked aggregates of key k; fails when it is not tracked. */
 static const struct key_stats *tracked(unsigned k) {
   struct flow_key fk = key(k);
-  for (size_t i = 0; i < keys.count; i++)
-    if (keys.keys[i].key.service_port == fk.service_port)
-      return &keys.keys[i];
+  for (size_t i = 0; i < flowkeys_count(&keys); i++)
+    if (flowkeys_at(&keys, i)->key.service_port == fk.service_port)
+      return flowkeys_at(&keys, i);
   ck_abort_msg("k%u is not tracked", k);
   return NULL;
 }
 
 static bool is_tracked(unsigned k) {
-  for (size_t i = 0; i < keys.count; i++)
-    if (keys.keys[i].key.service_port == 1000 + k)
+  for (size_t i = 0; i < flowkeys_count(&keys); i++)
+    if (flowkeys_at(&keys, i)->key.service_port == 1000 + k)
       return true;
   return false;
 }
@@ -278,7 +278,7 @@ START_TEST(keys_beyond_max_flow_keys_add_to_other_only) {
   carry(1, 100, 0);
   carry(2, 200, 0);
   carry(3, 9000, 900); /* the heaviest, but no room for it */
-  ck_assert_uint_eq(keys.count, 2);
+  ck_assert_uint_eq(flowkeys_count(&keys), 2);
   ck_assert_uint_eq(end(3), 2);
   ck_assert_str_eq(ranked(2), "k2 k1");
   ck_assert_uint_eq(keys.other.tx_bytes, 9000);
@@ -334,7 +334,7 @@ START_TEST(a_key_idle_for_idle_limit_intervals_is_forgotten) {
                   "after %d idle intervals k1 is %s", idle,
                   is_tracked(1) ? "tracked" : "forgotten");
   }
-  ck_assert_uint_eq(keys.count, 1);
+  ck_assert_uint_eq(flowkeys_count(&keys), 1);
 }
 END_TEST
 
@@ -362,11 +362,12 @@ START_TEST(forgetting_a_key_keeps_the_others_their_totals_and_their_order) {
     carry(5, 100, 0);
     flowkeys_end_interval(&keys, 5, 2, top);
   }
-  ck_assert_uint_eq(keys.count, 3); /* k1 and k3 are gone */
+  ck_assert_uint_eq(flowkeys_count(&keys), 3); /* k1 and k3 are gone */
   carry(5, 100, 0);
   carry(4, 100, 0);
   carry(2, 100, 0);
-  ck_assert_uint_eq(keys.count, 3); /* each found again, none added */
+  ck_assert_uint_eq(flowkeys_count(&keys),
+                    3); /* each found again, none added */
   ck_assert_uint_eq(flowkeys_end_interval(&keys, 2, 2, top), 2);
   ck_assert_str_eq(ranked(2), "k2 k4");
   ck_assert_uint_eq(tracked(5)->since_tracked.tx_bytes, 400);
@@ -580,14 +581,14 @@ START_TEST(a_conversation_key_is_one_for_every_local_port) {
   struct ct_counters c = {.packets = 1, .bytes = 100};
   flowkeys_add(&keys, &ka, &c, &c);
   flowkeys_add(&keys, &kb, &c, &c);
-  ck_assert_uint_eq(keys.count, 1);
+  ck_assert_uint_eq(flowkeys_count(&keys), 1);
   ka = key_of(FIVE, &a);
   kb = key_of(FIVE, &b);
   flowkeys_free(&keys);
   ck_assert_int_eq(flowkeys_init(&keys, FLOW_KEY_5TUPLE, 64), 0);
   flowkeys_add(&keys, &ka, &c, &c);
   flowkeys_add(&keys, &kb, &c, &c);
-  ck_assert_uint_eq(keys.count, 2);
+  ck_assert_uint_eq(flowkeys_count(&keys), 2);
 }
 END_TEST
 
@@ -601,7 +602,7 @@ START_TEST(pings_with_different_echo_ids_are_one_key_in_both_kinds) {
   struct ct_counters c = {.packets = 1, .bytes = 84};
   flowkeys_add(&keys, &ka, &c, &c);
   flowkeys_add(&keys, &kb, &c, &c);
-  ck_assert_uint_eq(keys.count, 1);
+  ck_assert_uint_eq(flowkeys_count(&keys), 1);
 }
 END_TEST
 
@@ -613,7 +614,7 @@ START_TEST(the_same_ends_and_port_over_tcp_and_udp_are_two_keys) {
   struct ct_counters c = {.packets = 1, .bytes = 100};
   flowkeys_add(&keys, &kt, &c, &c);
   flowkeys_add(&keys, &ku, &c, &c);
-  ck_assert_uint_eq(keys.count, 2);
+  ck_assert_uint_eq(flowkeys_count(&keys), 2);
 }
 END_TEST
 
@@ -689,10 +690,10 @@ START_TEST(entries_that_carried_nothing_in_a_read_touch_no_key) {
   entry_counters(&web, 10, 5000, 8, 40000);
   acct_read(&web, 1); /* the baseline: nothing counted */
   acct_read(&web, 1); /* no growth */
-  ck_assert_uint_eq(acct.keys->count, 0);
+  ck_assert_uint_eq(flowkeys_count(acct.keys), 0);
   entry_counters(&web, 11, 5100, 9, 41000);
   acct_read(&web, 1);
-  ck_assert_uint_eq(acct.keys->count, 1);
+  ck_assert_uint_eq(flowkeys_count(acct.keys), 1);
   accounting_free(&acct);
 }
 END_TEST
@@ -875,7 +876,7 @@ START_TEST(the_quickselect_picks_what_a_full_sort_ranks_first) {
   for (size_t t = 0; t < sizeof(ns) / sizeof(ns[0]); t++)
     for (int s = 0; s < SHAPES; s++)
       many_interval((enum shape)s, ns[t]);
-  ck_assert_uint_eq(keys.count, MANY);
+  ck_assert_uint_eq(flowkeys_count(&keys), MANY);
 }
 END_TEST
 
@@ -890,7 +891,7 @@ START_TEST(keys_beyond_max_flow_keys_among_many_go_to_other) {
     flowkeys_add(&keys, &fk, &tx, &rx);
     all += 10 + i;
   }
-  ck_assert_uint_eq(keys.count, 1000);
+  ck_assert_uint_eq(flowkeys_count(&keys), 1000);
   ck_assert_uint_eq(flowkeys_end_interval(&keys, 10, IDLE_LIMIT, top), 10);
   uint64_t top_bytes = 0;
   for (size_t r = 0; r < 10; r++) {
