@@ -517,8 +517,13 @@ static int ctflow_read(void) {
   dispatch_kernel(&r->kernel);
   dispatch_gauge("self", "duration", "read", r->self.read_seconds);
   dispatch_gauge("self", "count", "flows", (double)r->self.flows);
-  if (r->self.events)
+  dispatch_derive("self", "errors", "bad_messages", r->self.bad_messages);
+  if (r->self.events) {
     dispatch_derive("self", "errors", "events_lost", r->self.events_lost);
+    dispatch_derive("self", "errors", "events_dropped", r->self.events_dropped);
+    dispatch_derive("self", "errors", "event_reader",
+                    r->self.event_reader_failures);
+  }
   if (config.top_flows > 0)
     dispatch_flows(r);
   return 0;

@@ -121,11 +121,11 @@ static int request_family(struct ctnetlink *ct, uint8_t msg_type,
     }
     errno = 0;
     if (ct->batch_lock)
-      pthread_mutex_lock(ct->batch_lock);
+      fairlock_acquire(ct->batch_lock);
     int rc = mnl_cb_run(ct->buf, n, seq, ct->portid, cb, arg);
     int err = errno;
     if (ct->batch_lock)
-      pthread_mutex_unlock(ct->batch_lock);
+      fairlock_release(ct->batch_lock);
     errno = err;
     if (rc == MNL_CB_STOP)
       return 0;

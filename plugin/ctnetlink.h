@@ -4,8 +4,9 @@
 #define CTFLOW_CTNETLINK_H
 
 #include <libmnl/libmnl.h>
-#include <pthread.h>
 #include <stdint.h>
+
+#include "fairlock.h"
 
 /* SPEC: 32 KiB. The kernel fills each dump batch up to the reader's buffer
  * (and to 32 KiB at most for ctnetlink), so a larger one buys nothing. */
@@ -21,7 +22,7 @@ struct ctnetlink {
   unsigned seq;
   /* When set, held while the callbacks of each received batch run: others
    * (the event reader) get their turn between batches, not per entry. */
-  pthread_mutex_t *batch_lock;
+  struct fairlock *batch_lock;
   /* Datagrams the socket refused since it was opened: sent by another
    * process, not by the kernel. */
   uint64_t refused;
