@@ -47,6 +47,7 @@ void accounting_begin_read(struct accounting *a) {
     a->gen++;
   while (a->gen == 0 || a->gen == FLOW_ENDED);
   a->reading = true;
+  a->tombstones = 0; /* the read's own: those since the last read stay */
   hosts_begin_read(&a->hosts);
 }
 

@@ -36,11 +36,13 @@ struct accounting {
    * event comes in meanwhile (the kernel filled the batch before). */
   bool reading;
   /* Tombstones of entries no dump returned, made since the last read
-   * ended, and at most how many (the kernel's nf_conntrack_max:
-   * ACCOUNTING_TOMBSTONES until the caller knows it). Beyond, the event of
-   * such an entry is counted without one between reads; during a read it
-   * is not counted at all, and counted in events_dropped instead, since
-   * the dump in flight may count the entry itself. */
+   * ended (or, during a read, since it began: the read has a budget of its
+   * own, so at most twice as many are kept), and at most how many (the
+   * kernel's nf_conntrack_max: ACCOUNTING_TOMBSTONES until the caller
+   * knows it). Beyond, the event of such an entry is counted without one
+   * between reads; during a read it is not counted at all, and counted in
+   * events_dropped instead, since the dump in flight may count the entry
+   * itself. */
   size_t tombstones, tombstones_max;
   uint64_t events_dropped;
   /* EnableAccounting made sure nf_conntrack_acct is 1: entries without

@@ -848,6 +848,20 @@ START_TEST(beyond_the_tombstone_limit_an_event_between_reads_still_counts) {
 }
 END_TEST
 
+START_TEST(a_read_has_a_tombstone_budget_of_its_own) {
+  acct.tombstones_max = 1;
+  read_whole();
+  entry_counters(&web, 3, 300, 3, 3000);
+  entry_counters(&dns, 1, 80, 1, 120);
+  ended(&web); /* between reads: the last tombstone of the budget */
+  accounting_begin_read(&acct);
+  ended(&dns);
+  accounting_end_read(&acct, true);
+  assert_sent(host(PHONE), 1, 80);
+  ck_assert_uint_eq(acct.events_dropped, 0);
+}
+END_TEST
+
 START_TEST(the_tombstone_limit_counts_per_read) {
   acct.tombstones_max = 1;
   read_whole();
@@ -1085,6 +1099,7 @@ static Suite *accounting_suite(void) {
   tcase_add_test(events,
                  events_beyond_the_tombstone_limit_are_dropped_not_counted);
   tcase_add_test(events, the_tombstone_limit_counts_per_read);
+  tcase_add_test(events, a_read_has_a_tombstone_budget_of_its_own);
   tcase_add_test(
       events, a_read_that_cannot_forget_keeps_what_it_missed_for_a_late_event);
   suite_add_tcase(s, events);
