@@ -234,7 +234,11 @@ static int parse_top(const struct nlattr *attr, void *arg) {
 int ct_parse(const void *buf, size_t len, struct ct_entry *entry) {
   const struct nlmsghdr *nlh = buf;
   memset(entry, 0, sizeof(*entry));
-  if (len > INT32_MAX || !mnl_nlmsg_ok(nlh, (int)len))
+  /* Not mnl_nlmsg_ok(): libmnl 1.0.4 compares nlmsg_len as an int there,
+   * so a length of 2^31 or more passes, and the walk below would go on
+   * past buf. */
+  if (len < MNL_NLMSG_HDRLEN || nlh->nlmsg_len < MNL_NLMSG_HDRLEN ||
+      nlh->nlmsg_len > len)
     goto bad;
   struct entry_parse p = {.entry = entry};
   if (nlattr_walk_nfmsg(nlh, parse_top, &p) < 0 || !p.have_orig ||

@@ -424,6 +424,25 @@ START_TEST(test_message_cut_short_is_rejected) {
 }
 END_TEST
 
+/* libmnl 1.0.4's mnl_nlmsg_ok() compares nlmsg_len as an int, so to it a
+ * length of 2^31 or more fits any buffer; a parser that trusts it walks
+ * the attributes on past the message. */
+START_TEST(test_message_claiming_2_31_bytes_or_more_is_rejected) {
+  const uint32_t claims[] = {UINT32_C(1) << 31, UINT32_C(0xffff00a4),
+                             UINT32_MAX};
+  size_t len;
+  uint8_t *msg = fixture_load(fixtures[_i].file, &len);
+  for (size_t c = 0; c < sizeof(claims) / sizeof(claims[0]); c++) {
+    char what[128];
+    snprintf(what, sizeof(what), "%s claiming %u bytes", fixtures[_i].file,
+             claims[c]);
+    set_msg_len(msg, claims[c]);
+    expect_rejected(msg, len, what);
+  }
+  free(msg);
+}
+END_TEST
+
 /* A message whose nlmsg_len was cut too is whole by its header: it is good
  * when the cut falls after both tuples at the end of a top-level attribute
  * (or in its padding), as if the kernel had sent fewer attributes, and bad
@@ -651,6 +670,8 @@ static Suite *parse_suite(void) {
 
   tc = tcase_create("truncated");
   tcase_add_loop_test(tc, test_message_cut_short_is_rejected, 0, N_FIXTURES);
+  tcase_add_loop_test(tc, test_message_claiming_2_31_bytes_or_more_is_rejected,
+                      0, N_FIXTURES);
   tcase_add_loop_test(
       tc, test_message_shortened_is_accepted_only_after_a_whole_attribute, 0,
       N_FIXTURES);
