@@ -244,6 +244,13 @@ int ct_parse(const void *buf, size_t len, struct ct_entry *entry) {
   if (nlattr_walk_nfmsg(nlh, parse_top, &p) < 0 || !p.have_orig ||
       !p.have_reply)
     goto bad;
+  /* The kernel writes the entry's family there (ctnetlink_fill_info:
+   * nf_ct_l3num); tuples of another one are no entry of its. The walk
+   * found the headers whole. */
+  const struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
+  if (entry->orig.l3proto != nfg->nfgen_family ||
+      entry->reply.l3proto != nfg->nfgen_family)
+    goto bad;
   return 0;
 bad:
   errno = EBADMSG;

@@ -9,7 +9,8 @@
 /* Decodes the IPCTNL_MSG_CT_NEW / _DELETE message at the start of buf (len
  * bytes: what the socket returned from there on) into *entry. Reads no byte
  * outside buf. Returns 0, or -1 with errno EBADMSG when the message is
- * truncated, malformed, or lacks either tuple. */
+ * truncated, malformed, lacks either tuple, or has a tuple of another
+ * address family than its nfgen_family. */
 int ct_parse(const void *buf, size_t len, struct ct_entry *entry);
 
 #endif

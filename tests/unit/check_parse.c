@@ -649,6 +649,24 @@ START_TEST(test_tuple_mixing_ipv4_and_ipv6_addresses_is_rejected) {
 }
 END_TEST
 
+/* The kernel writes an entry's family into nfgen_family
+ * (ctnetlink_fill_info: nf_ct_l3num), so tuples of another family are not
+ * the kernel's; libnetfilter_conntrack would read such an entry as of the
+ * message's family. */
+START_TEST(test_tuples_of_another_family_than_the_message_are_rejected) {
+  uint8_t buf[512];
+  size_t len = build_udp_entry(buf, false);
+  struct nfgenmsg *nfg = mnl_nlmsg_get_payload((struct nlmsghdr *)buf);
+  const uint8_t families[] = {AF_UNSPEC, AF_INET6, 0xf5};
+  for (size_t f = 0; f < sizeof(families); f++) {
+    char what[64];
+    nfg->nfgen_family = families[f];
+    snprintf(what, sizeof(what), "IPv4 tuples, nfgen_family %u", families[f]);
+    expect_rejected(buf, len, what);
+  }
+}
+END_TEST
+
 static Suite *parse_suite(void) {
   Suite *s = suite_create("ct_parse");
   TCase *tc = tcase_create("captured");
@@ -696,6 +714,8 @@ static Suite *parse_suite(void) {
   tcase_add_test(tc, test_ipv4_address_of_2_bytes_is_rejected);
   tcase_add_test(tc, test_built_entry_of_one_family_is_accepted);
   tcase_add_test(tc, test_tuple_mixing_ipv4_and_ipv6_addresses_is_rejected);
+  tcase_add_test(tc,
+                 test_tuples_of_another_family_than_the_message_are_rejected);
   suite_add_tcase(s, tc);
   return s;
 }
