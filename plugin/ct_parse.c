@@ -26,8 +26,19 @@
 
 #include "nlattr.h"
 
-/* Which parts of a tuple were present. */
-enum { HAVE_SRC = 1, HAVE_DST = 2, HAVE_PROTO = 4, TUPLE_WHOLE = 7 };
+/* Which parts of a tuple were present: both addresses and the protocol
+ * make it whole. The port fields are claimed too, each by one attribute:
+ * a port and an ICMP id (or type, code) fill the same field, and the
+ * kernel writes the one its protocol has (ctnetlink_dump_tuples_proto). */
+enum {
+  HAVE_SRC = 1,
+  HAVE_DST = 2,
+  HAVE_PROTO = 4,
+  TUPLE_WHOLE = 7,
+  HAVE_SRC_PORT = 8,  /* a source port or an ICMP(v6) id */
+  HAVE_DST_HIGH = 16, /* a destination port or an ICMP(v6) type */
+  HAVE_DST_LOW = 32,  /* a destination port or an ICMP(v6) code */
+};
 
 struct tuple_parse {
   struct ct_tuple *tuple;
@@ -80,39 +91,48 @@ static int get_u8(const struct nlattr *attr) {
   return nlattr_u8(attr);
 }
 
+/* Notes that p's tuple has the parts in bits. Returns false when another
+ * attribute claimed any of them already. */
+static bool claim(struct tuple_parse *p, unsigned bits) {
+  if (p->have & bits)
+    return false;
+  p->have |= bits;
+  return true;
+}
+
 /* ICMP keys its tuples by echo id and type/code instead of ports; ctflow
  * keeps them in the port fields: src_port = id, dst_port = type << 8 | code. */
 static int parse_proto(const struct nlattr *attr, void *arg) {
-  struct ct_tuple *t = ((struct tuple_parse *)arg)->tuple;
+  struct tuple_parse *p = arg;
+  struct ct_tuple *t = p->tuple;
   int v;
   switch (nlattr_type(attr)) {
   case CTA_PROTO_NUM:
-    if ((v = get_u8(attr)) < 0)
+    if ((v = get_u8(attr)) < 0 || !claim(p, HAVE_PROTO))
       return MNL_CB_ERROR;
     t->l4proto = v;
-    ((struct tuple_parse *)arg)->have |= HAVE_PROTO;
     return MNL_CB_OK;
   case CTA_PROTO_SRC_PORT:
   case CTA_PROTO_ICMP_ID:
   case CTA_PROTO_ICMPV6_ID:
-    if ((v = get_be16(attr)) < 0)
+    if ((v = get_be16(attr)) < 0 || !claim(p, HAVE_SRC_PORT))
       return MNL_CB_ERROR;
     t->src_port = v;
     return MNL_CB_OK;
   case CTA_PROTO_DST_PORT:
-    if ((v = get_be16(attr)) < 0)
+    if ((v = get_be16(attr)) < 0 || !claim(p, HAVE_DST_HIGH | HAVE_DST_LOW))
       return MNL_CB_ERROR;
     t->dst_port = v;
     return MNL_CB_OK;
   case CTA_PROTO_ICMP_TYPE:
   case CTA_PROTO_ICMPV6_TYPE:
-    if ((v = get_u8(attr)) < 0)
+    if ((v = get_u8(attr)) < 0 || !claim(p, HAVE_DST_HIGH))
       return MNL_CB_ERROR;
     t->dst_port = (t->dst_port & 0x00ff) | v << 8;
     return MNL_CB_OK;
   case CTA_PROTO_ICMP_CODE:
   case CTA_PROTO_ICMPV6_CODE:
-    if ((v = get_u8(attr)) < 0)
+    if ((v = get_u8(attr)) < 0 || !claim(p, HAVE_DST_LOW))
       return MNL_CB_ERROR;
     t->dst_port = (t->dst_port & 0xff00) | v;
     return MNL_CB_OK;
@@ -135,7 +155,7 @@ static int parse_tuple(const struct nlattr *attr, struct ct_tuple *tuple) {
   struct tuple_parse p = {.tuple = tuple};
   if (nlattr_walk_nested(attr, parse_tuple_part, &p) < 0)
     return -1;
-  return p.have == TUPLE_WHOLE ? 0 : -1;
+  return (p.have & TUPLE_WHOLE) == TUPLE_WHOLE ? 0 : -1;
 }
 
 static int parse_counter(const struct nlattr *attr, void *arg) {

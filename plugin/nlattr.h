@@ -4,7 +4,8 @@
  * does not fit and still reports success, so a corrupt message would pass
  * with its tail unread; it also walks to the message's padded end, past
  * nlmsg_len when that is not a multiple of 4. These walks fail instead,
- * and never read past the end they are given.
+ * and never read past the end they are given; they also fail on an
+ * attribute repeated in its container.
  *
  * Inline: these are libmnl's attribute accessors (mnl_attr_get_type(),
  * _get_payload(), _ok(), _next(), _validate() for fixed sizes) as static
@@ -63,14 +64,23 @@ static inline uint64_t nlattr_be64(const struct nlattr *attr) {
 
 /* Calls cb on each attribute in [start, end) until it returns MNL_CB_ERROR
  * or MNL_CB_STOP. Returns what cb last returned (MNL_CB_OK when there was
- * no attribute), or MNL_CB_ERROR when an attribute does not fit. */
+ * no attribute), or MNL_CB_ERROR when an attribute does not fit or is of a
+ * type (below 64) that came before: ctnetlink writes each attribute of a
+ * container once, and with two, which one counts would be a guess
+ * (libnetfilter_conntrack takes the last; a parser filling one struct from
+ * both nests would mix them). */
 static inline int nlattr_walk(const void *start, const void *end,
                               mnl_attr_cb_t cb, void *arg) {
   const char *p = start, *stop = end;
+  uint64_t seen = 0;
   while (stop - p >= (ptrdiff_t)MNL_ATTR_HDRLEN) {
     const struct nlattr *attr = (const struct nlattr *)p;
     if (attr->nla_len < MNL_ATTR_HDRLEN || attr->nla_len > stop - p)
       return MNL_CB_ERROR;
+    uint64_t type = nlattr_type(attr) < 64 ? 1ull << nlattr_type(attr) : 0;
+    if (seen & type)
+      return MNL_CB_ERROR;
+    seen |= type;
     int rc = cb(attr, arg);
     if (rc <= MNL_CB_STOP)
       return rc;

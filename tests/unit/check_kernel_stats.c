@@ -197,6 +197,18 @@ START_TEST(test_statistic_without_a_name_is_neither_reported_nor_summed) {
 }
 END_TEST
 
+/* The kernel puts each statistic once in a CPU's message; twice, it would
+ * be added twice. */
+START_TEST(test_statistic_named_twice_in_one_message_is_refused) {
+  struct cpu_messages m = load_cpu_messages();
+  size_t off = find_attr(m.msg[1], CTA_STATS_FOUND);
+  set_u16(m.msg[1] + off + 2, CTA_STATS_INVALID);
+  struct kernel_stats stats = {0};
+  ck_assert_int_eq(run(kernel_stats_add_cpu, &stats, m.msg[1], m.len[1]), -1);
+  free_cpu_messages(&m);
+}
+END_TEST
+
 /* SPEC: derive-<stat> for found invalid insert insert_failed drop
  * early_drop error search_restart clash_resolve chaintoolong. */
 START_TEST(test_reported_statistics_have_the_names_spec_gives) {
@@ -384,6 +396,7 @@ static Suite *kernel_stats_suite(void) {
   tcase_add_test(tc, test_statistic_the_kernel_does_not_send_is_not_reported);
   tcase_add_test(tc,
                  test_statistic_without_a_name_is_neither_reported_nor_summed);
+  tcase_add_test(tc, test_statistic_named_twice_in_one_message_is_refused);
   tcase_add_test(tc, test_reported_statistics_have_the_names_spec_gives);
   tcase_add_test(tc, test_statistics_the_kernel_dropped_have_no_name);
   suite_add_tcase(s, tc);

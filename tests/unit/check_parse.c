@@ -595,10 +595,45 @@ START_TEST(test_ipv4_address_of_2_bytes_is_rejected) {
 }
 END_TEST
 
-/* Builds a UDP entry 10.77.0.1:40002 -> 10.77.0.2:5002 in buf; with
- * mixed, the orig destination is the IPv6 fd77::2 instead. Returns its
- * length. */
-static size_t build_udp_entry(void *buf, bool mixed) {
+/* How build_udp_entry() strays from what the kernel writes. */
+enum oddity {
+  NO_ODDITY,
+  MIXED_FAMILIES,   /* the orig destination is the IPv6 fd77::2 */
+  PORT_AND_ICMP_ID, /* the orig tuple has an ICMP id besides its ports */
+  SECOND_IP_NEST,   /* the orig tuple has a second, empty CTA_TUPLE_IP */
+  SECOND_ORIG,      /* a second CTA_TUPLE_ORIG follows, without ports */
+};
+
+/* Puts a UDP tuple from src:sport to dst:dport, of IPv6 dst when dst6 is
+ * given, without ports when sport is 0. */
+static void put_tuple(struct nlmsghdr *nlh, uint16_t type, uint32_t src,
+                      uint32_t dst, const struct in6_addr *dst6, uint16_t sport,
+                      uint16_t dport, enum oddity oddity) {
+  struct nlattr *tuple = mnl_attr_nest_start(nlh, type);
+  struct nlattr *ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+  mnl_attr_put_u32(nlh, CTA_IP_V4_SRC, src);
+  if (dst6)
+    mnl_attr_put(nlh, CTA_IP_V6_DST, sizeof(*dst6), dst6);
+  else
+    mnl_attr_put_u32(nlh, CTA_IP_V4_DST, dst);
+  mnl_attr_nest_end(nlh, ip);
+  if (oddity == SECOND_IP_NEST)
+    mnl_attr_nest_end(nlh, mnl_attr_nest_start(nlh, CTA_TUPLE_IP));
+  struct nlattr *proto = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+  mnl_attr_put_u8(nlh, CTA_PROTO_NUM, IPPROTO_UDP);
+  if (oddity == PORT_AND_ICMP_ID)
+    mnl_attr_put_u16(nlh, CTA_PROTO_ICMP_ID, htons(4660));
+  if (sport) {
+    mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(sport));
+    mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(dport));
+  }
+  mnl_attr_nest_end(nlh, proto);
+  mnl_attr_nest_end(nlh, tuple);
+}
+
+/* Builds a UDP entry 10.77.0.1:40002 -> 10.77.0.2:5002 in buf, with the
+ * oddity. Returns its length. */
+static size_t build_udp_entry(void *buf, enum oddity oddity) {
   struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
   nlh->nlmsg_type = NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_NEW;
   struct nfgenmsg *nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
@@ -606,23 +641,11 @@ static size_t build_udp_entry(void *buf, bool mixed) {
   struct in6_addr v6;
   ck_assert_int_eq(inet_pton(AF_INET6, "fd77::2", &v6), 1);
   uint32_t client = htonl(0x0a4d0001), server = htonl(0x0a4d0002);
-  for (int dir = 0; dir < 2; dir++) {
-    struct nlattr *tuple =
-        mnl_attr_nest_start(nlh, dir ? CTA_TUPLE_REPLY : CTA_TUPLE_ORIG);
-    struct nlattr *ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
-    mnl_attr_put_u32(nlh, CTA_IP_V4_SRC, dir ? server : client);
-    if (mixed && dir == 0)
-      mnl_attr_put(nlh, CTA_IP_V6_DST, sizeof(v6), &v6);
-    else
-      mnl_attr_put_u32(nlh, CTA_IP_V4_DST, dir ? client : server);
-    mnl_attr_nest_end(nlh, ip);
-    struct nlattr *proto = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
-    mnl_attr_put_u8(nlh, CTA_PROTO_NUM, IPPROTO_UDP);
-    mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(dir ? 5002 : 40002));
-    mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(dir ? 40002 : 5002));
-    mnl_attr_nest_end(nlh, proto);
-    mnl_attr_nest_end(nlh, tuple);
-  }
+  put_tuple(nlh, CTA_TUPLE_ORIG, client, server,
+            oddity == MIXED_FAMILIES ? &v6 : NULL, 40002, 5002, oddity);
+  put_tuple(nlh, CTA_TUPLE_REPLY, server, client, NULL, 5002, 40002, NO_ODDITY);
+  if (oddity == SECOND_ORIG)
+    put_tuple(nlh, CTA_TUPLE_ORIG, client, server, NULL, 0, 0, NO_ODDITY);
   return nlh->nlmsg_len;
 }
 
@@ -630,7 +653,7 @@ static size_t build_udp_entry(void *buf, bool mixed) {
  * takes. */
 START_TEST(test_built_entry_of_one_family_is_accepted) {
   uint8_t buf[512];
-  size_t len = build_udp_entry(buf, false);
+  size_t len = build_udp_entry(buf, NO_ODDITY);
   uint8_t *msg = fixture_copy(buf, len);
   struct ct_entry e;
   ck_assert_int_eq(ct_parse(msg, len, &e), 0);
@@ -642,7 +665,7 @@ END_TEST
 /* Such a tuple would be classified under a made-up IPv6 host. */
 START_TEST(test_tuple_mixing_ipv4_and_ipv6_addresses_is_rejected) {
   uint8_t buf[512];
-  size_t len = build_udp_entry(buf, true);
+  size_t len = build_udp_entry(buf, MIXED_FAMILIES);
   uint8_t *msg = fixture_copy(buf, len);
   expect_rejected(msg, len, "IPv4 source, IPv6 destination");
   free(msg);
@@ -655,7 +678,7 @@ END_TEST
  * message's family. */
 START_TEST(test_tuples_of_another_family_than_the_message_are_rejected) {
   uint8_t buf[512];
-  size_t len = build_udp_entry(buf, false);
+  size_t len = build_udp_entry(buf, NO_ODDITY);
   struct nfgenmsg *nfg = mnl_nlmsg_get_payload((struct nlmsghdr *)buf);
   const uint8_t families[] = {AF_UNSPEC, AF_INET6, 0xf5};
   for (size_t f = 0; f < sizeof(families); f++) {
@@ -664,6 +687,30 @@ START_TEST(test_tuples_of_another_family_than_the_message_are_rejected) {
     snprintf(what, sizeof(what), "IPv4 tuples, nfgen_family %u", families[f]);
     expect_rejected(buf, len, what);
   }
+}
+END_TEST
+
+/* The kernel writes each attribute once; with two, which one counts is
+ * the parser's guess, and libnetfilter_conntrack guesses the last (of a
+ * nest, the last nest alone). */
+static void expect_oddity_rejected(enum oddity oddity, const char *what) {
+  uint8_t buf[512];
+  size_t len = build_udp_entry(buf, oddity);
+  expect_rejected(buf, len, what);
+}
+
+START_TEST(test_tuple_with_a_port_and_an_icmp_id_is_rejected) {
+  expect_oddity_rejected(PORT_AND_ICMP_ID, "source port and ICMP id");
+}
+END_TEST
+
+START_TEST(test_tuple_with_a_second_address_nest_is_rejected) {
+  expect_oddity_rejected(SECOND_IP_NEST, "a second, empty CTA_TUPLE_IP");
+}
+END_TEST
+
+START_TEST(test_message_with_a_second_orig_tuple_is_rejected) {
+  expect_oddity_rejected(SECOND_ORIG, "a second CTA_TUPLE_ORIG");
 }
 END_TEST
 
@@ -714,6 +761,9 @@ static Suite *parse_suite(void) {
   tcase_add_test(tc, test_ipv4_address_of_2_bytes_is_rejected);
   tcase_add_test(tc, test_built_entry_of_one_family_is_accepted);
   tcase_add_test(tc, test_tuple_mixing_ipv4_and_ipv6_addresses_is_rejected);
+  tcase_add_test(tc, test_tuple_with_a_port_and_an_icmp_id_is_rejected);
+  tcase_add_test(tc, test_tuple_with_a_second_address_nest_is_rejected);
+  tcase_add_test(tc, test_message_with_a_second_orig_tuple_is_rejected);
   tcase_add_test(tc,
                  test_tuples_of_another_family_than_the_message_are_rejected);
   suite_add_tcase(s, tc);
