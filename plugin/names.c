@@ -190,12 +190,15 @@ static int build_index(struct names *n) {
   }
   for (size_t i = 0; i < n->source_count; i++) {
     const struct source *s = &n->sources[i];
-    for (const struct name_entry *e = s->entries; e < s->entries + s->count;
-         e++, rank++)
+    /* By index: an empty source's entries are NULL, and NULL + 0 is
+     * undefined in C. */
+    for (size_t j = 0; j < s->count; j++, rank++) {
+      const struct name_entry *e = &s->entries[j];
       n->index[rank] = (struct index_entry){.addr = e->addr,
                                             .family = e->family,
                                             .rank = (uint32_t)rank,
                                             .name = s->pool + e->name};
+    }
   }
   qsort(n->index, total, sizeof(*n->index), compare_rank);
   for (size_t i = 0; i < total; i++)
