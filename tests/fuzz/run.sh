@@ -31,6 +31,8 @@ fi
 ctflow_install_deps clang libclang-rt-14-dev llvm
 
 out=build/fuzz
+mkdir -p "$out/logs"
+: >"$out/summary"
 [ -x configure ] || ./autogen.sh >/dev/null 2>&1
 
 # Configures build dir $1 with clang and CFLAGS $2, LDFLAGS $3 (once), then
@@ -42,6 +44,7 @@ build() {
     make -s -j2 fuzz) >"$1/build.log" 2>&1 || {
     cat "$1/build.log"
     echo "tests/fuzz/run.sh: building in $1 failed" >&2
+    echo "build FAIL in $1" >>"$out/summary"
     exit 1
   }
 }
@@ -64,8 +67,6 @@ targets=()
 for source in tests/fuzz/fuzz_*.c; do
   targets+=("$(basename "$source" .c)")
 done
-mkdir -p "$out/logs"
-: >"$out/summary"
 status=0
 printf '%-20s %12s %7s %7s %8s %8s\n' target executions cov ft corpus crashes
 for t in "${targets[@]}"; do
