@@ -41,13 +41,14 @@ int name_rules_compare(const char *a, const char *b) {
   return 0;
 }
 
-/* Returns whether canonical, with its '_' read as separators, is the
- * canonical form of some address's inet_ntop() text: the plugin instance
- * of an unnamed host, as a writer may spell it. inet_ntop() writes lower
- * case, so the text ctflow would print is one of three readings: IPv4 with
- * '.', IPv6 with ':', or IPv6 ending in an IPv4 address (::ffff:a.b.c.d,
- * ::a.b.c.d) with '.' for its last three. Each reading is tried both ways
- * round: parsed, printed again, and compared. */
+/* Returns whether canonical is the canonical form of some address's
+ * inet_ntop() text: how an unnamed host's plugin instance may be written.
+ * inet_ntop() writes lower case hex and '.' or ':' where canonical has
+ * '_', so the text it would have printed is one of three readings of
+ * canonical: IPv4 ('.' for every '_'), IPv6 (':'), or IPv6 ending in an
+ * IPv4 address, as ::ffff:a.b.c.d is printed ('.' for the last three).
+ * A reading that parses is printed again: the address is the one when
+ * that gives canonical back. */
 static bool reads_as_address(const char *canonical) {
   char text[INET6_ADDRSTRLEN], back[INET6_ADDRSTRLEN], back_canon[NAMES_SIZE];
   unsigned char addr[sizeof(struct in6_addr)];
@@ -56,11 +57,13 @@ static bool reads_as_address(const char *canonical) {
     return false;
   for (int reading = 0; reading < 3; reading++) {
     int family = reading == 0 ? AF_INET : AF_INET6;
-    int dots = reading == 0 ? 4 : reading == 1 ? 0 : 3;
+    size_t dots = reading == 0 ? len : reading == 1 ? 0 : 3;
     memcpy(text, canonical, len + 1);
     for (size_t i = len; i-- > 0;)
-      if (text[i] == '_')
-        text[i] = dots-- > 0 ? '.' : ':';
+      if (text[i] == '_') {
+        text[i] = dots > 0 ? '.' : ':';
+        dots -= dots > 0;
+      }
     if (inet_pton(family, text, addr) != 1 ||
         inet_ntop(family, addr, back, sizeof(back)) == NULL)
       continue;

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,6 +244,21 @@ struct hosts_text {
   const char *go_by;
 };
 
+/* Appends to text (size bytes, at of them used) what format says, as
+ * much as fits. */
+static void appendf(char *text, size_t size, size_t *at, const char *format,
+                    ...) __attribute__((format(printf, 4, 5)));
+
+static void appendf(char *text, size_t size, size_t *at, const char *format,
+                    ...) {
+  va_list ap;
+  va_start(ap, format);
+  int len = vsnprintf(text + *at, size - *at, format, ap);
+  va_end(ap);
+  if (len > 0)
+    *at = *at + (size_t)len < size ? *at + (size_t)len : size - 1;
+}
+
 /* Lists the addresses of the group's hosts that the verdict changed, up
  * to WARN_ADDRESSES ("192.168.1.23, 192.168.1.45 as \"anna\"" when another
  * line names the second), and says what they go by now. Returns how many
@@ -262,16 +278,15 @@ static size_t describe_hosts(const struct names *n, struct candidate **group,
     if (listed++ >= WARN_ADDRESSES)
       continue;
     inet_ntop(e->family, &e->addr, address, sizeof(address));
-    at += (size_t)snprintf(out->addresses + at, size - at, "%s%s",
-                           at ? ", " : "", address);
+    appendf(out->addresses, size, &at, "%s%s", at ? ", " : "", address);
     if (refused && now != NULL) {
       named++;
-      at += (size_t)snprintf(out->addresses + at, size - at, " as \"%s\"", now);
+      appendf(out->addresses, size, &at, " as \"%s\"", now);
     }
   }
   if (listed > WARN_ADDRESSES)
-    snprintf(out->addresses + at, size - at, " and %zu more",
-             listed - WARN_ADDRESSES);
+    appendf(out->addresses, size, &at, " and %zu more",
+            listed - WARN_ADDRESSES);
   out->go_by = named == 0 && listed == 1 ? "it goes by its address"
                : named == 0              ? "they go by their addresses"
                : named == listed && listed == 1
@@ -357,7 +372,7 @@ static void warn_source(const struct names *n, struct source *s,
 /* Warns, source by source, about the verdicts of a judgement. candidates
  * are in rank order, so each source's are together; order has room for
  * as many pointers. */
-static void warn_verdicts(const struct names *n, struct candidate *candidates,
+static void warn_verdicts(struct names *n, struct candidate *candidates,
                           struct candidate **order) {
   struct candidate *c = candidates;
   for (size_t i = 0; i < n->source_count; i++) {
