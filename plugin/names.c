@@ -360,8 +360,8 @@ static void warn_source(const struct names *n, struct source *s,
          name_rules_compare(refused[end]->said, refused[start]->said) == 0;
          end++)
       ;
-    if (bsearch(r, s->refusals, s->refusal_count, sizeof(*r),
-                compare_refusal) == NULL)
+    if (s->refusal_count == 0 || bsearch(r, s->refusals, s->refusal_count,
+                                         sizeof(*r), compare_refusal) == NULL)
       warn_group(n, s, refused + start, end - start);
   }
   free(s->refusals);

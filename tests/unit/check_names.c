@@ -551,7 +551,7 @@ START_TEST(a_lease_name_that_reads_as_an_address_is_not_used) {
                                    "2001-db8-1--23"));
   use_file("dhcp.leases");
   for (int i = 101; i <= 105; i++) {
-    char address[16];
+    char address[32];
     snprintf(address, sizeof(address), "192.168.1.%d", i);
     ck_assert_msg(name_of(address) == NULL, "%s goes by \"%s\"", address,
                   name_of(address));
