@@ -14,7 +14,10 @@
  *
  * Beyond the sanitizers, it checks what the series rely on: every name
  * found is one names_check() accepts, made safe (only [A-Za-z0-9._-], at
- * most NAMES_MAX_LEN characters), and the HostName wins over the file.
+ * most NAMES_MAX_LEN characters); no two names found differ only in
+ * their canonical form (name_rules.h: case and punctuation), which
+ * collectd's writers would merge into one series; and the HostName wins
+ * over the file.
  *
  *   build/fuzz/tests/fuzz/fuzz_hosts_file CORPUS_DIR   (tests/fuzz/run.sh) */
 #include <arpa/inet.h>
@@ -26,6 +29,7 @@
 #include <unistd.h>
 
 #include "datagram.h"
+#include "name_rules.h"
 #include "names.h"
 
 #define HOST_NAME_ADDRESS "192.168.1.23"
@@ -63,6 +67,21 @@ static bool safe_name(const char *name) {
                       "0123456789._-") == len;
 }
 
+/* The names found for one version of the file, to compare. */
+#define FOUND_MAX 256
+static const char *found[FOUND_MAX];
+static size_t found_count;
+
+/* Fails when name and a name found before are one name to a writer but
+ * spelt differently. */
+static void check_spelling(const char *name) {
+  for (size_t i = 0; i < found_count; i++)
+    if (name_rules_compare(found[i], name) == 0 && strcmp(found[i], name) != 0)
+      fail("two names differing only in case or punctuation went out");
+  if (found_count < FOUND_MAX)
+    found[found_count++] = name;
+}
+
 /* Looks up the address text, when it is one, and checks its name. */
 static void look_up(const struct names *n, const char *text) {
   union ct_addr addr = {0};
@@ -73,8 +92,11 @@ static void look_up(const struct names *n, const char *text) {
       return;
   }
   const char *name = names_lookup(n, family, &addr);
-  if (name != NULL && !safe_name(name))
+  if (name == NULL)
+    return;
+  if (!safe_name(name))
     fail("a name that is not safe as a collectd identifier was kept");
+  check_spelling(name);
 }
 
 /* Looks up every word of text[0, size) that is an address. */
@@ -97,12 +119,20 @@ static void look_up_words(const struct names *n, const uint8_t *data,
   }
 }
 
-static void check_host_name(const struct names *n) {
+/* Reads the file again and looks up every address in it: names are
+ * valid until the next names_refresh(). */
+static void refresh_and_check(struct names *n, const uint8_t *data,
+                              size_t size) {
+  write_file(data, size);
+  names_refresh(n);
+  found_count = 0;
   union ct_addr addr = {0};
   inet_pton(AF_INET, HOST_NAME_ADDRESS, &addr.v4);
   const char *name = names_lookup(n, AF_INET, &addr);
   if (name == NULL || strcmp(name, HOST_NAME) != 0)
     fail("the HostName did not win over the file");
+  check_spelling(name);
+  look_up_words(n, data, size);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -118,14 +148,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (n == NULL || names_add(n, HOST_NAME_ADDRESS, HOST_NAME) < 0 ||
       names_add_file(n, path) < 0)
     abort();
-  write_file(data, size);
-  names_refresh(n);
-  look_up_words(n, data, size);
-  check_host_name(n);
-  write_file(data, size / 2);
-  names_refresh(n);
-  look_up_words(n, data, size / 2);
-  check_host_name(n);
+  refresh_and_check(n, data, size);
+  refresh_and_check(n, data, size / 2);
   names_free(n);
   return 0;
 }
