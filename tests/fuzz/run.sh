@@ -3,7 +3,7 @@
 # each file's header says what it runs and checks) and runs them one after
 # another, each for SECONDS seconds, then measures what their corpora cover.
 #
-#   tests/fuzz/run.sh SECONDS      (tests/run runs it with 20)
+#   tests/fuzz/run.sh SECONDS [TARGET...]   (tests/run: 20, every target)
 #
 # Builds with clang in build/fuzz (-fsanitize=fuzzer,address,undefined, the
 # core's own sources) and, for coverage, in build/fuzz-cov
@@ -14,8 +14,9 @@
 #   logs/TARGET.log  libFuzzer's output
 #   summary          one line a target: PASS or FAIL, executions, coverage
 # Prints per target: executions, libFuzzer's cov (code edges) and ft
-# (features) figures, corpus size, crashes; then the lines of ct_parse.c,
-# kernel_stats.c, names.c and nlsock.c the corpora cover. Exits non-zero when
+# (features) figures, corpus size, crashes; then the lines and branches of
+# the parsers (ct_parse.c, nlattr.h, kernel_stats.c, names.c, name_rules.c,
+# nlsock.c) and of accounting.c that the corpora cover. Exits non-zero when
 # a target crashed or could not run. Needs no root, but installs clang's
 # packages when missing (which needs root).
 set -euo pipefail
@@ -23,9 +24,11 @@ cd "$(dirname "$0")/../.."
 top=$PWD
 seconds=${1:-}
 if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
-  echo "usage: tests/fuzz/run.sh SECONDS (how long each target runs)" >&2
+  echo "usage: tests/fuzz/run.sh SECONDS [TARGET...] (how long each" \
+    "target runs; which, e.g. fuzz_netlink: all by default)" >&2
   exit 2
 fi
+shift
 # shellcheck source=tests/lib/deps.sh
 . tests/lib/deps.sh
 ctflow_install_deps clang libclang-rt-14-dev llvm
@@ -67,9 +70,14 @@ targets=()
 for source in tests/fuzz/fuzz_*.c; do
   targets+=("$(basename "$source" .c)")
 done
+fuzzed=("${@:-${targets[@]}}")
 status=0
 printf '%-20s %12s %7s %7s %8s %8s\n' target executions cov ft corpus crashes
-for t in "${targets[@]}"; do
+for t in "${fuzzed[@]}"; do
+  if [ ! -f "tests/fuzz/$t.c" ]; then
+    echo "tests/fuzz/run.sh: no target $t (tests/fuzz/$t.c)" >&2
+    exit 2
+  fi
   corpus=$out/corpus/$t crashes=$out/crashes/$t log=$out/logs/$t.log
   mkdir -p "$corpus" "$crashes"
   # shellcheck disable=SC2046 # seeds_of prints file names without spaces
@@ -116,9 +124,11 @@ echo "what the corpora cover (llvm-cov over build/fuzz-cov):"
 report() {
   llvm-cov report "${objects[@]:1}" -instr-profile="$cov/corpus.profdata" "$@"
 }
-report "$top/plugin/ct_parse.c" "$top/plugin/kernel_stats.c" \
-  "$top/plugin/names.c" "$top/plugin/nlsock.c" |
-  awk '$1 ~ /\.c$|^TOTAL$/ { sub(".*/", "", $1);
+report "$top/plugin/ct_parse.c" "$top/plugin/nlattr.h" \
+  "$top/plugin/kernel_stats.c" "$top/plugin/names.c" \
+  "$top/plugin/name_rules.c" "$top/plugin/nlsock.c" \
+  "$top/plugin/accounting.c" |
+  awk '$1 ~ /\.[ch]$|^TOTAL$/ { sub(".*/", "", $1);
     printf "  %-16s lines %4s, missed %3s: %7s; branches %7s\n",
       $1, $8, $9, $10, $13 }'
 # nlsock.c's socket calls are not fuzzed; what checks datagrams is.
