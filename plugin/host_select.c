@@ -48,15 +48,19 @@ static void forget_answers(struct host_select *s) {
 
 /* Returns 0 after adding the regex between the slashes of "/.../". */
 static int add_regex(struct host_select *s, const char *text, size_t len) {
-  char *pattern = strndup(text + 1, len - 2);
+  /* Kept even when what follows fails: realloc() may have moved it. */
   regex_t *grown =
       realloc(s->regexes, (s->regex_count + 1) * sizeof(*s->regexes));
-  if (pattern == NULL || grown == NULL) {
-    free(pattern);
+  if (grown == NULL) {
     errno = ENOMEM;
     return -1;
   }
   s->regexes = grown;
+  char *pattern = strndup(text + 1, len - 2);
+  if (pattern == NULL) {
+    errno = ENOMEM;
+    return -1;
+  }
   int rc =
       regcomp(&s->regexes[s->regex_count], pattern, REG_EXTENDED | REG_NOSUB);
   free(pattern);

@@ -18,6 +18,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -133,9 +134,23 @@ static inline void table_loopback_up(void) {
   close(sock);
 }
 
+/* Has the kernel track the namespace's own traffic: it registers
+ * conntrack's hooks in a namespace only once something needs them
+ * (nf_ct_netns_get: a rule that matches on ct state, NAT), and tracks
+ * nothing before. One nftables rule of its own does it (the nft command,
+ * Debian's nftables). */
+static inline void table_track_traffic(void) {
+  int rc = system("nft 'add table ip ctflow_unit; "
+                  "add chain ip ctflow_unit out "
+                  "{ type filter hook output priority 0; }; "
+                  "add rule ip ctflow_unit out ct state new accept'");
+  ck_assert_msg(rc == 0, "nft failed (%d): the test needs nftables", rc);
+}
+
 /* Sends count UDP datagrams of size bytes from 127.0.0.1:src_port to
- * 127.0.0.2:dst_port over the loopback: one entry, whose counters the
- * kernel keeps when nf_conntrack_acct is 1. Nothing listens there; the
+ * 127.0.0.2:dst_port over the loopback: one entry (after
+ * table_track_traffic()), whose counters the kernel keeps when
+ * nf_conntrack_acct is 1. Nothing listens there; the
  * kernel's answers (ICMP port unreachable) belong to the same entry. */
 static inline void table_udp_traffic(uint16_t src_port, uint16_t dst_port,
                                      int count, size_t size) {
