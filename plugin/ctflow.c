@@ -296,6 +296,9 @@ static int config_host(const oconfig_item_t *ci) {
       return bad_option(ci, value_text(ci, buf, sizeof(buf)),
                         "an address, a CIDR or a /regex/ in quotes");
     const char *text = ci->values[i].value.string;
+    const char *why = host_select_check(text);
+    if (why != NULL)
+      return bad_option(ci, text, why);
     if (host_select_add(host_select, text) == 0)
       continue;
     if (errno == ENOMEM)

@@ -48,6 +48,7 @@ CASES=(
   'Mark mask that does not parse|Mark "0x2a/ff"|Mark|0x2a/ff'
   'Host that is no address|Host "laptop"|Host|laptop'
   'Host regex that does not compile|Host "/(/"|Host|/(/'
+  'Host regex that regcomp would spend 10 s on|Host "/2++++++++++++++++++++++/"|Host|/2++++++++++++++++++++++/'
   'non-boolean IgnoreSelected|IgnoreSelected "yes"|IgnoreSelected|yes'
   'a second <Plugin ctflow> block|LocalNetwork "192.168.77.0/24"\n</Plugin>\n<Plugin ctflow>\n  MaxHosts 10|a second <Plugin ctflow> block|put all ctflow options in one block'
 )

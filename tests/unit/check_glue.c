@@ -90,15 +90,41 @@ START_TEST(an_empty_second_plugin_block_is_refused_too) {
 }
 END_TEST
 
+/* A regex glibc's regcomp would spend 10 s on ("2" and 22 '+'), and one
+ * beyond the atoms that keep regcomp and regexec cheap: refused at once,
+ * naming the option, the value and the limit. */
+START_TEST(a_costly_host_regex_is_one_error_naming_the_limit) {
+  ck_assert_int_eq(stub_configure("<Plugin ctflow>\n"
+                                  "  Host \"/2++++++++++++++++++++++/\"\n"
+                                  "</Plugin>\n"),
+                   0);
+  refused_with("option Host: bad value \"/2++++++++++++++++++++++/\"",
+               "expected a regex without a quantifier right after another");
+}
+END_TEST
+
+START_TEST(a_host_regex_of_too_many_atoms_is_one_error_naming_the_limit) {
+  ck_assert_int_eq(stub_configure("<Plugin ctflow>\n"
+                                  "  Host \"192.168.1.0/28\" \"/2{1,33}/\"\n"
+                                  "</Plugin>\n"),
+                   0);
+  refused_with("option Host: bad value \"/2{1,33}/\"", "at most 32 atoms");
+}
+END_TEST
+
 static Suite *glue_suite(void) {
   Suite *s = suite_create("glue");
   TCase *config = tcase_create("config");
   tcase_add_checked_fixture(config, setup, NULL);
+  tcase_set_timeout(config, 30); /* new namespaces are slow on a busy kernel */
   tcase_add_test(config, a_good_block_starts_and_a_read_dispatches_series);
   tcase_add_test(config, without_a_block_ctflow_starts_with_its_defaults);
   tcase_add_test(config, a_bad_option_is_one_error_and_init_refuses);
   tcase_add_test(config, a_second_plugin_block_is_one_error_and_init_refuses);
   tcase_add_test(config, an_empty_second_plugin_block_is_refused_too);
+  tcase_add_test(config, a_costly_host_regex_is_one_error_naming_the_limit);
+  tcase_add_test(config,
+                 a_host_regex_of_too_many_atoms_is_one_error_naming_the_limit);
   suite_add_tcase(s, config);
   return s;
 }
