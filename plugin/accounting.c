@@ -9,7 +9,8 @@
 
 int accounting_init(struct accounting *a, const struct localnet *local,
                     size_t max_hosts, log_fn log) {
-  *a = (struct accounting){.local = local, .log = log};
+  *a = (struct accounting){
+      .local = local, .log = log, .tombstones_max = ACCOUNTING_TOMBSTONES};
   a->flows = flowtable_new();
   if (a->flows == NULL || hosts_init(&a->hosts, max_hosts) < 0) {
     flowtable_free(a->flows);
@@ -46,11 +47,15 @@ void accounting_begin_read(struct accounting *a) {
   do
     a->gen++;
   while (a->gen == 0 || a->gen == FLOW_ENDED);
+  a->reading = true;
+  a->tombstones = 0; /* the read's own: those since the last read stay */
   hosts_begin_read(&a->hosts);
 }
 
-void accounting_end_read(struct accounting *a) {
-  flowtable_sweep(a->flows, a->gen);
+void accounting_end_read(struct accounting *a, bool forget_unseen) {
+  flowtable_sweep(a->flows, a->gen, forget_unseen);
+  a->tombstones = 0;
+  a->reading = false;
   hosts_end_read(&a->hosts);
   a->baselined = true;
 }
@@ -201,23 +206,44 @@ void accounting_add(struct accounting *a, const struct ct_entry *e) {
   count_offloaded(a, e);
 }
 
+/* Leaves a tombstone for the ended entry e that no dump has returned.
+ * Returns false when there may be no more of them this read (or no
+ * memory for one). */
+static bool leave_tombstone(struct accounting *a, const struct ct_entry *e) {
+  struct flow *f = NULL;
+  if (a->tombstones < a->tombstones_max)
+    f = flow_of(a, e);
+  if (f == NULL)
+    return false;
+  a->tombstones++;
+  flow_end(f);
+  return true;
+}
+
 void accounting_end(struct accounting *a, const struct ct_entry *e) {
   /* The event socket gets every entry's events, whatever the dump asked. */
   if (!wanted(a, e))
     return;
   check_counters(a, e);
-  struct flow *f = flow_of(a, e);
-  if (f == NULL || f->seen == FLOW_ENDED)
+  struct flow *f = flowtable_find(a->flows, e->id, flow_tuple_hash(e));
+  if (f != NULL && f->seen == FLOW_ENDED)
+    return; /* counted already */
+  struct growth g = {.orig = e->orig_counters, .reply = e->reply_counters};
+  if (f != NULL) {
+    g = flow_advance(f, e);
+    flow_end(f);
+  } else if (!a->baselined) {
+    /* Rule 1: an entry that began before the first read and ended before
+     * that read saw it carried nothing ctflow counts. */
     return;
-  bool first_sight = f->seen == 0;
-  struct growth g = flow_advance(f, e);
-  flow_end(f, a->gen);
-  /* Rule 1: an entry that began before the first read and ended before
-   * that read saw it carried nothing ctflow counts. */
-  if (first_sight && !a->baselined)
+  } else if (!leave_tombstone(a, e) && a->reading) {
+    /* Counted without a tombstone, it would be counted again should the
+     * dump in flight still return it. */
+    a->events_dropped++;
     return;
+  }
   struct owner o;
   struct host_stats *b = credit(a, e, &g, &o);
-  if (first_sight)
+  if (f == NULL)
     count_new(a, b);
 }

@@ -18,6 +18,9 @@
 #include "localnet.h"
 #include "log.h"
 
+/* Tombstones a read may make before the caller has set tombstones_max. */
+#define ACCOUNTING_TOMBSTONES 65536
+
 struct accounting {
   const struct localnet *local;
   log_fn log;
@@ -29,6 +32,19 @@ struct accounting {
   const struct entry_filter *filter;
   uint32_t gen;   /* read generation; flows seen by this read carry it */
   bool baselined; /* a whole dump has set every entry's starting point */
+  /* A read is under way: its dump may still return entries whose DESTROY
+   * event comes in meanwhile (the kernel filled the batch before). */
+  bool reading;
+  /* Tombstones of entries no dump returned, made since the last read
+   * ended (or, during a read, since it began: the read has a budget of its
+   * own, so at most twice as many are kept), and at most how many (the
+   * kernel's nf_conntrack_max: ACCOUNTING_TOMBSTONES until the caller
+   * knows it). Beyond, the event of such an entry is counted without one
+   * between reads; during a read it is not counted at all, and counted in
+   * events_dropped instead, since the dump in flight may count the entry
+   * itself. */
+  size_t tombstones, tombstones_max;
+  uint64_t events_dropped;
   /* EnableAccounting made sure nf_conntrack_acct is 1: entries without
    * counters are older than that, and the user has nothing to set. */
   bool acct_enabled;
@@ -56,16 +72,20 @@ void accounting_add(struct accounting *a, const struct ct_entry *entry);
 
 /* Counts the DESTROY event of entry: its final counters minus what was
  * counted already; an entry that began since the last read is counted
- * whole (SPEC, accounting rule 3). The entry stays as a tombstone until a
- * dump that began after the event has ended, so a dump in flight that
- * still returns it cannot count it again. */
+ * whole (SPEC, accounting rule 3). The entry stays as a tombstone until
+ * the end of the read under way, or of the next one: so that a dump in
+ * flight, which may still return it, cannot count it again, nor can the
+ * same event delivered twice (the kernel redelivers events when a
+ * listener asked for reliable delivery, as conntrackd does). */
 void accounting_end(struct accounting *a, const struct ct_entry *entry);
 
-/* Ends a whole read: entries it did not return have left the table, and
- * hosts without entries or traffic for hosts.forget_after reads are
- * forgotten (hosts_end_read()). A read that failed midway is not ended, so
- * nothing it missed is forgotten. */
-void accounting_end_read(struct accounting *a);
+/* Ends a whole read: tombstones go; with forget_unseen, entries the dump
+ * did not return have left the table and go too (only once every event
+ * queued before the dump ended is counted: events_catch_up()); hosts
+ * without entries or traffic for hosts.forget_after reads are forgotten
+ * (hosts_end_read()). A read that failed midway is not ended, so nothing
+ * it missed is forgotten. */
+void accounting_end_read(struct accounting *a, bool forget_unseen);
 
 /* Returns the bytes of memory held for flows and hosts. */
 size_t accounting_memory(const struct accounting *a);

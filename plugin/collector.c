@@ -23,7 +23,7 @@
 
 struct collector {
   struct collector_config config;
-  pthread_mutex_t lock; /* guards accounting */
+  struct fairlock lock; /* guards accounting */
   int netns;            /* NetNamespace's file, or -1: the caller's */
   struct ctnetlink nl;
   struct accounting accounting;
@@ -31,7 +31,9 @@ struct collector {
   struct report report;
   size_t report_capacity;
   bool warned_parse;
-  size_t dumped; /* messages the current dump brought so far */
+  bool warned_catch_up; /* since the last read that caught up */
+  uint64_t bad_entries; /* messages of the dump ct_parse() refused */
+  size_t dumped;        /* messages the current dump brought so far */
 };
 
 /* Runs in the event reader, under c->lock. */
@@ -84,6 +86,15 @@ static void enable_accounting(struct collector *c) {
     return;
   }
   c->accounting.acct_enabled = true;
+}
+
+static struct kernel_stats read_kernel_stats(struct collector *c);
+
+/* A dump in flight can return at most the kernel's nf_conntrack_max
+ * entries, so more tombstones than that guard against nothing real. */
+static void limit_tombstones(struct collector *c, struct kernel_stats k) {
+  if (k.have_global && k.max_entries > 0)
+    c->accounting.tombstones_max = k.max_entries;
 }
 
 static struct collector *fail(struct collector *c, const char *what) {
@@ -184,7 +195,11 @@ struct collector *collector_new(const struct collector_config *config) {
   }
   c->config = *config;
   c->netns = -1;
-  pthread_mutex_init(&c->lock, NULL);
+  if (fairlock_init(&c->lock) != 0) {
+    config->log(LOG_ERR, "cannot make a lock: out of memory");
+    free(c);
+    return NULL;
+  }
   c->nl.batch_lock = &c->lock;
   if (accounting_init(&c->accounting, &c->config.local, config->max_hosts,
                       config->log) < 0)
@@ -221,6 +236,7 @@ struct collector *collector_new(const struct collector_config *config) {
     collector_free(c);
     return NULL;
   }
+  limit_tombstones(c, read_kernel_stats(c));
   if (events)
     start_events(c);
   return c;
@@ -234,7 +250,7 @@ void collector_free(struct collector *c) {
   if (c->netns >= 0)
     close(c->netns);
   accounting_free(&c->accounting);
-  pthread_mutex_destroy(&c->lock);
+  fairlock_destroy(&c->lock);
   free(c->report.buckets);
   free(c->report.top);
   free(c);
@@ -246,7 +262,7 @@ static int on_entry(const struct nlmsghdr *nlh, void *arg) {
   struct ct_entry e;
   c->dumped++;
   if (ct_parse(nlh, nlh->nlmsg_len, &e) < 0) {
-    c->report.self.bad_messages++;
+    c->bad_entries++;
     if (!c->warned_parse)
       c->config.log(LOG_WARNING,
                     "skipped a malformed conntrack message (type %u, %u "
@@ -339,35 +355,70 @@ static int dump_table(struct collector *c) {
   return ctnetlink_request(&c->nl, IPCTNL_MSG_CT_GET, NLM_F_DUMP, on_entry, c);
 }
 
+/* Returns whether the entries the dump that just ended did not return may
+ * be forgotten: yes once every DESTROY event queued until now is counted
+ * (or when there are no events to wait for); no when that cannot be told,
+ * and then they are kept until a later read, which forgets them unless it
+ * sees them: so that a late event finds what was already counted. */
+static bool caught_up(struct collector *c) {
+  if (c->events == NULL || events_stats(c->events).failed)
+    return true;
+  if (events_catch_up(c->events) == 0) {
+    c->warned_catch_up = false;
+    return true;
+  }
+  if (events_stats(c->events).failed)
+    return true;
+  if (!c->warned_catch_up)
+    c->config.log(LOG_WARNING,
+                  "could not catch up with the DESTROY events: entries that "
+                  "left the table are forgotten at a later read");
+  c->warned_catch_up = true;
+  return false;
+}
+
+/* Fills the report's figures of ctflow itself. */
+static void report_self(struct collector *c, const struct timespec *start) {
+  struct self_stats *self = &c->report.self;
+  self->bad_messages = c->bad_entries + c->nl.refused;
+  self->events = c->events != NULL;
+  self->events_dropped = c->accounting.events_dropped;
+  if (c->events) {
+    struct events_stats ev = events_stats(c->events);
+    self->bad_messages += ev.bad_messages;
+    self->events_lost = ev.lost;
+    self->event_reader_failures = ev.failed;
+  }
+  self->read_seconds = seconds_since(start);
+}
+
 int collector_read(struct collector *c) {
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
-  pthread_mutex_lock(&c->lock);
+  fairlock_acquire(&c->lock);
   accounting_begin_read(&c->accounting);
-  pthread_mutex_unlock(&c->lock);
+  fairlock_release(&c->lock);
   if (dump_table(c) < 0) {
     c->config.log(LOG_ERR, "dumping the conntrack table failed: %s",
                   strerror(errno));
     return -1;
   }
   struct kernel_stats kernel = read_kernel_stats(c);
-  pthread_mutex_lock(&c->lock);
   /* Count the events of entries that ended during the dump before the
    * sweep forgets them: counted after it, such an entry would look new
    * and be counted whole a second time. */
-  if (c->events)
-    events_drain(c->events);
-  accounting_end_read(&c->accounting);
+  bool forget = caught_up(c);
+  fairlock_acquire(&c->lock);
+  limit_tombstones(c, kernel);
+  accounting_end_read(&c->accounting, forget);
   int rc = copy_report(c);
-  pthread_mutex_unlock(&c->lock);
+  fairlock_release(&c->lock);
   if (rc < 0) {
     c->config.log(LOG_ERR, "out of memory: this interval is not reported");
     return -1;
   }
   c->report.kernel = kernel;
-  c->report.self.events = c->events != NULL;
-  c->report.self.events_lost = c->events ? events_lost(c->events) : 0;
-  c->report.self.read_seconds = seconds_since(&start);
+  report_self(c, &start);
   return 0;
 }
 

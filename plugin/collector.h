@@ -41,13 +41,17 @@ struct collector_config {
 };
 
 struct self_stats {
-  double read_seconds;   /* how long the last read took */
-  size_t flows;          /* entries tracked (tombstones included) */
-  size_t memory;         /* bytes held for flows, hosts and peers */
-  size_t flow_memory;    /* of which for flows */
-  uint64_t bad_messages; /* malformed messages skipped since start */
-  bool events;           /* DESTROY events are being counted */
-  uint64_t events_lost;  /* times the event socket overflowed */
+  double read_seconds; /* how long the last read took */
+  size_t flows;        /* entries tracked (tombstones included) */
+  size_t memory;       /* bytes held for flows, hosts and peers */
+  size_t flow_memory;  /* of which for flows */
+  /* Netlink datagrams and messages refused since start: not from the
+   * kernel, or malformed. */
+  uint64_t bad_messages;
+  bool events;             /* DESTROY events were asked for and subscribed */
+  uint64_t events_lost;    /* times events were lost (socket overflows) */
+  uint64_t events_dropped; /* events not counted: tombstones were full */
+  uint64_t event_reader_failures; /* 1 once the event reader has stopped */
 };
 
 /* What the last read found, for the caller alone: events that come in

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "collector.h"
 #include "filter.h"
@@ -23,9 +24,12 @@
 #define MAX_HOSTS_LIMIT 1000000
 #define DEFAULT_MAX_HOSTS 4096
 /* The event socket starts at 4 MiB and doubles on overflow up to
- * EventBufferSize (default 64 MiB); see events.c. */
+ * EventBufferSize; see events.c. Its default suits the machine: what a
+ * flood can make the kernel hold for ctflow is 1/32 of the memory, at
+ * least the start and at most 64 MiB (a 128 MiB router: 4 MiB). */
 #define DEFAULT_EVENT_BUFFER (4 << 20)
 #define DEFAULT_EVENT_BUFFER_MAX (64 << 20)
+#define EVENT_BUFFER_SHARE 32
 #define MIN_EVENT_BUFFER 4096
 #define DEFAULT_TOP_FLOWS 10
 #define MAX_TOP_FLOWS 1000
@@ -324,12 +328,25 @@ static int config_ignore_selected(const oconfig_item_t *ci) {
   return 0;
 }
 
+/* Returns EventBufferSize's default on this machine. */
+static size_t default_event_buffer_max(void) {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0)
+    return DEFAULT_EVENT_BUFFER;
+  unsigned long long share =
+      (unsigned long long)pages * (unsigned long long)page / EVENT_BUFFER_SHARE;
+  if (share < DEFAULT_EVENT_BUFFER)
+    return DEFAULT_EVENT_BUFFER;
+  return share > DEFAULT_EVENT_BUFFER_MAX ? DEFAULT_EVENT_BUFFER_MAX
+                                          : (size_t)share;
+}
+
 static void set_defaults(void) {
   localnet_set_default(&config.local);
   config.max_hosts = DEFAULT_MAX_HOSTS;
   config.events = true;
   config.event_buffer = DEFAULT_EVENT_BUFFER;
-  config.event_buffer_max = DEFAULT_EVENT_BUFFER_MAX;
+  config.event_buffer_max = default_event_buffer_max();
   config.top_flows = DEFAULT_TOP_FLOWS;
   config.flow_key = FLOW_KEY_CONVERSATION;
   config.max_flow_keys = DEFAULT_MAX_FLOW_KEYS;
@@ -533,8 +550,13 @@ static int ctflow_read(void) {
   dispatch_kernel(&r->kernel);
   dispatch_gauge("self", "duration", "read", r->self.read_seconds);
   dispatch_gauge("self", "count", "flows", (double)r->self.flows);
-  if (r->self.events)
+  dispatch_derive("self", "errors", "bad_messages", r->self.bad_messages);
+  if (r->self.events) {
     dispatch_derive("self", "errors", "events_lost", r->self.events_lost);
+    dispatch_derive("self", "errors", "events_dropped", r->self.events_dropped);
+    dispatch_derive("self", "errors", "event_reader",
+                    r->self.event_reader_failures);
+  }
   if (config.top_flows > 0)
     dispatch_flows(r);
   return 0;

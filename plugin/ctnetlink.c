@@ -9,31 +9,18 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "netns.h"
+#include "nlsock.h"
 
 /* The CTA_FILTER_ORIG_FLAGS bit "compare CTA_PROTO_NUM": ABI, but the
  * kernel keeps it in net/netfilter/nf_internals.h, out of its uapi
  * headers (CTA_FILTER_F_CTA_PROTO_NUM there). */
 #define CTA_FILTER_FLAG_CTA_PROTO_NUM (1u << 3)
 
-/* Returns 0 after opening ct's socket in ct->netns. Only creating it needs
- * the namespace: a socket keeps the one it was made in. */
+/* Returns 0 after opening ct's socket in ct->netns. */
 static int open_socket(struct ctnetlink *ct) {
-  int saved;
-  if (netns_enter(ct->netns, &saved) < 0)
-    return -1;
-  ct->nl = mnl_socket_open(NETLINK_NETFILTER);
-  if (netns_leave(saved) < 0)
-    ctnetlink_close(ct);
+  ct->nl = nlsock_open(ct->netns);
   if (ct->nl == NULL)
     return -1;
-  if (mnl_socket_bind(ct->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-    int saved = errno;
-    mnl_socket_close(ct->nl);
-    ct->nl = NULL;
-    errno = saved;
-    return -1;
-  }
   ct->portid = mnl_socket_get_portid(ct->nl);
   ct->seq = (unsigned)time(NULL);
   return 0;
@@ -118,18 +105,27 @@ static int request_family(struct ctnetlink *ct, uint8_t msg_type,
     return -1;
   unsigned seq = ct->seq;
   for (;;) {
-    ssize_t n = mnl_socket_recvfrom(ct->nl, ct->buf, sizeof(ct->buf));
+    uint32_t sender;
+    ssize_t n = nlsock_receive(ct->nl, ct->buf, sizeof(ct->buf), 0, &sender);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
       break;
+    if (sender != NLSOCK_KERNEL) {
+      ct->refused++;
+      continue;
+    }
+    if (!nlsock_messages_fit(ct->buf, (size_t)n)) {
+      errno = EBADMSG;
+      break;
+    }
     errno = 0;
     if (ct->batch_lock)
-      pthread_mutex_lock(ct->batch_lock);
+      fairlock_acquire(ct->batch_lock);
     int rc = mnl_cb_run(ct->buf, n, seq, ct->portid, cb, arg);
     int err = errno;
     if (ct->batch_lock)
-      pthread_mutex_unlock(ct->batch_lock);
+      fairlock_release(ct->batch_lock);
     errno = err;
     if (rc == MNL_CB_STOP)
       return 0;

@@ -4,8 +4,9 @@
 #define CTFLOW_CTNETLINK_H
 
 #include <libmnl/libmnl.h>
-#include <pthread.h>
 #include <stdint.h>
+
+#include "fairlock.h"
 
 /* SPEC: 32 KiB. The kernel fills each dump batch up to the reader's buffer
  * (and to 32 KiB at most for ctnetlink), so a larger one buys nothing. */
@@ -21,7 +22,10 @@ struct ctnetlink {
   unsigned seq;
   /* When set, held while the callbacks of each received batch run: others
    * (the event reader) get their turn between batches, not per entry. */
-  pthread_mutex_t *batch_lock;
+  struct fairlock *batch_lock;
+  /* Datagrams the socket refused since it was opened: sent by another
+   * process, not by the kernel. */
+  uint64_t refused;
   /* Asked of the kernel in every table dump: only entries with (mark &
    * mask) == mark, only entries of zone, only entries whose original tuple
    * is of protocol. A kernel without these filters ignores them silently,
@@ -48,8 +52,10 @@ void ctnetlink_close(struct ctnetlink *ct);
 /* Sends the conntrack request msg_type (IPCTNL_MSG_CT_*) for both address
  * families (a table dump by protocol: one request per family) with flags
  * (NLM_F_DUMP for a dump, NLM_F_ACK for a single reply) and calls cb on every
- * reply message until the kernel is done. Returns 0, or -1 with errno: the
- * kernel's error, the socket's, or ECANCELED when cb returned MNL_CB_ERROR.
+ * reply message until the kernel is done. Datagrams from anyone but the
+ * kernel are dropped (and counted in ct->refused). Returns 0, or -1 with
+ * errno: the kernel's error, the socket's, EBADMSG when the kernel's reply
+ * does not hold whole messages, or ECANCELED when cb returned MNL_CB_ERROR.
  * After an error the socket is reopened (in ct->netns), so that no stale reply
  * can reach the next request. */
 int ctnetlink_request(struct ctnetlink *ct, uint8_t msg_type, uint16_t flags,

@@ -9,7 +9,14 @@
  * Reliable delivery (NETLINK_BROADCAST_ERROR with nf_conntrack's event
  * redelivery) is deliberately not used: it makes the kernel keep ended
  * entries until their event is delivered, so a slow listener would fill
- * the router's table. A monitor must never hurt what it monitors. */
+ * the router's table. A monitor must never hurt what it monitors.
+ *
+ * Catching up: a netlink socket's queue is one FIFO for everything sent to
+ * it, the kernel's broadcasts and unicasts from other sockets alike. So to
+ * count "every event queued until now", a second socket of ours sends the
+ * event socket a marker (an NLMSG_NOOP with a sequence number), and the
+ * queue is read up to it. Under a flood that is at most one buffer's worth
+ * of events, whatever the rate: the work of a read stays bounded. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "events.h"
 
@@ -18,6 +25,7 @@
 #include <libnetfilter_conntrack/linux_nfnetlink_conntrack.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,19 +35,36 @@
 #include <unistd.h>
 
 #include "ct_parse.h"
-#include "netns.h"
+#include "nlsock.h"
 
 /* One event is one datagram of a few hundred bytes. */
 #define EVENT_BUFFER 8192
+/* Datagrams read under one hold of the lock: a batch of the dump waits for
+ * at most this many events (about 0.2 ms of work). */
+#define SLICE 256
+/* How long the reader sleeps between looks at the stop flag should waking
+ * it through stop_fd fail. */
+#define STOP_POLL_MS 500
+/* How long a marker may wait for room in a congested queue: after an
+ * overflow the kernel queues nothing more until the reader has emptied it. */
+#define MARKER_TIMEOUT_S 1
 
 struct events {
   struct events_config config;
-  struct mnl_socket *nl;
+  struct mnl_socket *nl;     /* subscribed to DESTROY events */
+  struct mnl_socket *marker; /* sends markers to nl */
+  uint32_t marker_portid;
+  uint32_t marker_sent;         /* the catching-up thread's alone */
+  _Atomic uint32_t marker_seen; /* the last marker read */
   int stop_fd;
+  atomic_bool stop;
+  atomic_bool failed;
   pthread_t thread;
   _Atomic uint64_t lost;
-  _Atomic size_t buffer;
-  bool warned_max, warned_parse;
+  _Atomic uint64_t bad_messages;
+  size_t buffer; /* the receive buffer as the kernel accounts it */
+  /* Under the lock, as is everything receive_one() touches. */
+  bool warned_max, warned_parse, warned_sender;
   /* Parsed in place: aligned for struct nlmsghdr, not right after bools. */
   _Alignas(8) char buf[EVENT_BUFFER];
 };
@@ -83,6 +108,7 @@ static int on_event(const struct nlmsghdr *nlh, void *arg) {
     return MNL_CB_OK;
   struct ct_entry e;
   if (ct_parse(nlh, nlh->nlmsg_len, &e) < 0) {
+    ev->bad_messages++;
     if (!ev->warned_parse)
       ev->config.log(LOG_WARNING, "skipped a malformed DESTROY event");
     ev->warned_parse = true;
@@ -92,77 +118,122 @@ static int on_event(const struct nlmsghdr *nlh, void *arg) {
   return MNL_CB_OK;
 }
 
-/* Reads and counts up to max queued events; runs under the lock, so that
- * no event is ever read but not yet counted while someone else holds it.
- * Returns 1 when the queue is empty, 0 when max were read, -1 on a socket
- * error to give up on. */
-static int drain_some(struct events *ev, long max) {
-  int fd = mnl_socket_get_fd(ev->nl);
-  for (long i = 0; i < max; i++) {
-    ssize_t n = recv(fd, ev->buf, sizeof(ev->buf), MSG_DONTWAIT);
-    if (n >= 0)
-      mnl_cb_run(ev->buf, n, 0, 0, on_event, ev);
-    else if (errno == EAGAIN || errno == EWOULDBLOCK)
-      return 1;
-    else if (errno == ENOBUFS)
+/* Takes note of the marker in the datagram at ev->buf (n bytes). */
+static void on_marker(struct events *ev, size_t n) {
+  const struct nlmsghdr *nlh = (const struct nlmsghdr *)ev->buf;
+  if (n >= NLMSG_HDRLEN && nlh->nlmsg_type == NLMSG_NOOP)
+    ev->marker_seen = nlh->nlmsg_seq;
+}
+
+/* Drops a datagram that no socket of the kernel sent. */
+static void refuse(struct events *ev, uint32_t sender) {
+  ev->bad_messages++;
+  if (!ev->warned_sender)
+    ev->config.log(LOG_WARNING,
+                   "the event socket received a datagram from port ID %u, "
+                   "not from the kernel: dropped (and any more such)",
+                   sender);
+  ev->warned_sender = true;
+}
+
+/* Receives and handles one datagram; runs under the lock, so that no event
+ * is ever read but not yet counted while someone else holds it. Returns 1
+ * when one was handled (or lost), 0 when the queue is empty, -1 with errno
+ * on a socket error to give up on. */
+static int receive_one(struct events *ev) {
+  uint32_t sender;
+  ssize_t n =
+      nlsock_receive(ev->nl, ev->buf, sizeof(ev->buf), MSG_DONTWAIT, &sender);
+  if (n < 0) {
+    switch (errno) {
+    case EAGAIN:
+      return 0;
+    case ENOBUFS:
       overflowed(ev);
-    else if (errno != EINTR)
-      return -1;
+      return 1;
+    case EMSGSIZE: /* an event longer than any the kernel writes */
+      ev->lost++;
+      return 1;
+    case EINTR:
+      return 1;
+    }
+    return -1;
   }
-  return 0;
+  if (sender == ev->marker_portid)
+    on_marker(ev, (size_t)n);
+  else if (sender != NLSOCK_KERNEL)
+    refuse(ev, sender);
+  else if (!nlsock_messages_fit(ev->buf, (size_t)n))
+    refuse(ev, sender);
+  else
+    mnl_cb_run(ev->buf, n, 0, 0, on_event, ev);
+  return 1;
 }
 
-void events_drain(struct events *ev) {
-  /* Bounded only against a flood outpacing the reader: far more than
-   * the largest buffer can hold. */
-  drain_some(ev, 1L << 24);
+/* Reads up to SLICE datagrams under the lock, fewer once the marker
+ * numbered until has been read (until 0: none awaited). Returns what the
+ * last receive_one() returned. */
+static int read_slice(struct events *ev, uint32_t until) {
+  int rc = 1;
+  fairlock_acquire(ev->config.lock);
+  for (int i = 0; i < SLICE && rc > 0; i++) {
+    if (until != 0 && ev->marker_seen == until)
+      break;
+    rc = receive_one(ev);
+  }
+  fairlock_release(ev->config.lock);
+  return rc;
 }
 
-/* The reader gives the lock back every READER_BATCH events, so that the
- * dump is never kept waiting long. */
-#define READER_BATCH 256
+/* The reader failed: from now on no event is counted. */
+static void fail(struct events *ev) {
+  ev->config.log(LOG_ERR,
+                 "reading conntrack events failed: %s; ended entries now "
+                 "lose their tail as with Events false",
+                 strerror(errno));
+  ev->failed = true;
+}
 
 static void *reader(void *arg) {
   struct events *ev = arg;
   struct pollfd fds[2] = {{.fd = mnl_socket_get_fd(ev->nl), .events = POLLIN},
                           {.fd = ev->stop_fd, .events = POLLIN}};
-  for (;;) {
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR)
-        continue;
+  while (!ev->stop) {
+    int ready = poll(fds, 2, STOP_POLL_MS);
+    if (ready < 0 && errno != EINTR) {
+      fail(ev);
       break;
     }
-    if (fds[1].revents)
-      return NULL;
+    if (ready <= 0 || fds[1].revents)
+      continue;
     int rc;
-    do {
-      pthread_mutex_lock(ev->config.lock);
-      rc = drain_some(ev, READER_BATCH);
-      pthread_mutex_unlock(ev->config.lock);
-    } while (rc == 0);
-    if (rc < 0)
+    do
+      rc = read_slice(ev, 0);
+    while (rc > 0 && !ev->stop);
+    if (rc < 0) {
+      fail(ev);
       break;
+    }
   }
-  ev->config.log(LOG_ERR,
-                 "reading conntrack events failed: %s; ended entries now "
-                 "lose their tail as with Events false",
-                 strerror(errno));
   return NULL;
 }
 
-/* Returns 0 after subscribing the socket to DESTROY events. */
+/* Returns 0 after subscribing the event socket to DESTROY events and
+ * opening the marker socket, both in the namespace: a socket hears the
+ * events of the namespace it was made in, and a unicast reaches only a
+ * socket of its own namespace. */
 static int subscribe(struct events *ev) {
-  int group = NFNLGRP_CONNTRACK_DESTROY, saved;
-  /* A socket hears the events of the namespace it was made in. */
-  if (netns_enter(ev->config.netns, &saved) < 0)
-    return -1;
-  ev->nl = mnl_socket_open(NETLINK_NETFILTER);
-  if (netns_leave(saved) < 0)
-    return -1;
-  if (ev->nl == NULL || mnl_socket_bind(ev->nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+  int group = NFNLGRP_CONNTRACK_DESTROY;
+  struct timeval timeout = {.tv_sec = MARKER_TIMEOUT_S};
+  ev->nl = nlsock_open(ev->config.netns);
+  ev->marker = nlsock_open(ev->config.netns);
+  if (ev->nl == NULL || ev->marker == NULL ||
       mnl_socket_setsockopt(ev->nl, NETLINK_ADD_MEMBERSHIP, &group,
-                            sizeof(group)) < 0)
+                            sizeof(group)) < 0 ||
+      setsockopt(mnl_socket_get_fd(ev->marker), SOL_SOCKET, SO_SNDTIMEO,
+                 &timeout, sizeof(timeout)) < 0)
     return -1;
+  ev->marker_portid = mnl_socket_get_portid(ev->marker);
   size_t size = ev->config.buffer_size < ev->config.buffer_max
                     ? ev->config.buffer_size
                     : ev->config.buffer_max;
@@ -172,6 +243,8 @@ static int subscribe(struct events *ev) {
 static void release(struct events *ev) {
   if (ev->nl)
     mnl_socket_close(ev->nl);
+  if (ev->marker)
+    mnl_socket_close(ev->marker);
   if (ev->stop_fd >= 0)
     close(ev->stop_fd);
   free(ev);
@@ -206,13 +279,55 @@ struct events *events_start(const struct events_config *config) {
 void events_stop(struct events *ev) {
   if (ev == NULL)
     return;
+  ev->stop = true;
   uint64_t one = 1;
-  if (write(ev->stop_fd, &one, sizeof(one)) != sizeof(one))
-    pthread_cancel(ev->thread);
+  /* Should the write fail, the reader sees the flag within STOP_POLL_MS. */
+  if (write(ev->stop_fd, &one, sizeof(one)) < 0)
+    ev->config.log(LOG_NOTICE, "waking the event reader failed: %s",
+                   strerror(errno));
   pthread_join(ev->thread, NULL);
   release(ev);
 }
 
-uint64_t events_lost(const struct events *ev) { return ev->lost; }
+/* Returns 0 after queueing marker seq behind every event queued so far. */
+static int send_marker(struct events *ev, uint32_t seq) {
+  struct nlmsghdr marker = {
+      .nlmsg_len = NLMSG_HDRLEN, .nlmsg_type = NLMSG_NOOP, .nlmsg_seq = seq};
+  struct sockaddr_nl to = {.nl_family = AF_NETLINK,
+                           .nl_pid = mnl_socket_get_portid(ev->nl)};
+  ssize_t n;
+  do
+    n = sendto(mnl_socket_get_fd(ev->marker), &marker, sizeof(marker), 0,
+               (const struct sockaddr *)&to, sizeof(to));
+  while (n < 0 && errno == EINTR);
+  return n == (ssize_t)sizeof(marker) ? 0 : -1;
+}
 
-size_t events_buffer(const struct events *ev) { return ev->buffer; }
+int events_catch_up(struct events *ev) {
+  if (ev->failed)
+    return -1;
+  uint32_t seq = ++ev->marker_sent;
+  if (seq == 0) /* 0 means "no marker awaited" to read_slice() */
+    seq = ++ev->marker_sent;
+  if (send_marker(ev, seq) < 0)
+    return -1;
+  while (ev->marker_seen != seq) {
+    int rc = read_slice(ev, seq);
+    if (rc < 0) {
+      /* The reader meets the same error and says so. */
+      return -1;
+    }
+    /* Empty without the marker: a queue never drops a unicast, so this
+     * cannot be; refuse to go on as if it were read. */
+    if (rc == 0 && ev->marker_seen != seq)
+      return -1;
+    if (ev->failed)
+      return -1;
+  }
+  return 0;
+}
+
+struct events_stats events_stats(const struct events *ev) {
+  return (struct events_stats){
+      .lost = ev->lost, .bad_messages = ev->bad_messages, .failed = ev->failed};
+}

@@ -120,8 +120,8 @@ static int reserve_position(struct flowtable *t) {
   return 0;
 }
 
-struct flow *flowtable_upsert(struct flowtable *t, uint32_t id,
-                              uint64_t tuple_hash) {
+struct flow *flowtable_find(struct flowtable *t, uint32_t id,
+                            uint64_t tuple_hash) {
   if (t->next < t->count) {
     struct flow *f = flow_at(t, t->next);
     if (f->id == id && f->tuple_hash == tuple_hash) {
@@ -137,6 +137,14 @@ struct flow *flowtable_upsert(struct flowtable *t, uint32_t id,
       return f;
     }
   }
+  return NULL;
+}
+
+struct flow *flowtable_upsert(struct flowtable *t, uint32_t id,
+                              uint64_t tuple_hash) {
+  struct flow *found = flowtable_find(t, id, tuple_hash);
+  if (found != NULL)
+    return found;
   if (2 * (t->count + 1) > t->index_mask + 1 &&
       index_rebuild(t, 2 * (t->index_mask + 1)) < 0)
     return NULL;
@@ -157,13 +165,12 @@ static void release_chunks(struct flowtable *t) {
     free(t->chunks[--t->chunk_count]);
 }
 
-size_t flowtable_sweep(struct flowtable *t, uint32_t gen) {
+size_t flowtable_sweep(struct flowtable *t, uint32_t gen, bool forget_unseen) {
   size_t kept = 0;
   for (size_t pos = 0; pos < t->count; pos++) {
     struct flow *f = flow_at(t, pos);
-    bool live = f->seen == gen;
-    bool fresh_tombstone = f->seen == FLOW_ENDED && f->ended_gen == gen;
-    if (!live && !fresh_tombstone)
+    bool keep = f->seen == gen || (!forget_unseen && f->seen != FLOW_ENDED);
+    if (!keep)
       continue;
     if (kept != pos)
       *flow_at(t, kept) = *f;
@@ -190,10 +197,7 @@ size_t flowtable_memory(const struct flowtable *t) {
          (t->index_mask + 1) * sizeof(*t->index);
 }
 
-void flow_end(struct flow *f, uint32_t gen) {
-  f->seen = FLOW_ENDED;
-  f->ended_gen = gen;
-}
+void flow_end(struct flow *f) { f->seen = FLOW_ENDED; }
 
 /* Returns whether any counter of now is below the same one of last. */
 static bool went_down(const struct flow *last, const struct ct_entry *now) {

@@ -22,7 +22,15 @@
  * buffer): for each RATE (default 10000 25000 50000 100000 200000 max) a
  * burst of entries created and deleted at that rate, with a collector that
  * counts their DESTROY events. It prints the events counted, the overflows
- * and the reader thread's CPU time. */
+ * and the reader thread's CPU time.
+ *
+ *   ctflow-bench --flood RATE SECONDS
+ *
+ * is a load, not a measurement: in the namespace it runs in (the one a
+ * test's collectd watches), it creates entries between two addresses
+ * outside every LocalNetwork default, FLOOD_BATCH at a time, and ends each
+ * batch with one flush of their mark: RATE ending entries a second for
+ * SECONDS (or as many as the machine can). It prints the rate it kept. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -833,16 +841,92 @@ static int events_main(int argc, char **argv) {
   return 0;
 }
 
+/* The flood's entries: UDP from 100.64.x.y to 100.127.0.1 (shared address
+ * space, RFC 6598: no LocalNetwork default holds it), marked so that one
+ * flush by mark ends a whole batch and nothing else. A flush walks every
+ * bucket of the table: batches of thousands keep that walk rare. */
+#define FLOOD_MARK 0xf100du
+#define FLOOD_BATCH 4096
+
+/* Writes the IPCTNL_MSG_CT_NEW of the flood's i-th entry at buf. */
+static size_t put_flood_entry(char *buf, unsigned seq, unsigned long i) {
+  uint32_t src = 0x64400000u | (uint32_t)(i / 28232 % 0x3f0000);
+  uint16_t port = (uint16_t)(32768 + i % 28232);
+  struct ct_tuple orig = tuple(IPPROTO_UDP, src, port, 0x647f0001u, 53);
+  struct ct_tuple reply = tuple(IPPROTO_UDP, 0x647f0001u, 53, src, port);
+  size_t len = put_new(buf, seq, &orig, &reply, 0);
+  struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+  mnl_attr_put_u32(nlh, CTA_MARK, htonl(FLOOD_MARK));
+  return len + MNL_ALIGN(MNL_ATTR_HDRLEN + sizeof(uint32_t));
+}
+
+/* Writes a flush of every entry with the flood's mark at buf. */
+static size_t put_flood_flush(char *buf, unsigned seq) {
+  struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_DELETE;
+  nlh->nlmsg_flags = NLM_F_REQUEST;
+  nlh->nlmsg_seq = seq;
+  struct nfgenmsg *nfh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfh));
+  nfh->nfgen_family = AF_INET;
+  nfh->version = NFNETLINK_V0;
+  mnl_attr_put_u32(nlh, CTA_MARK, htonl(FLOOD_MARK));
+  mnl_attr_put_u32(nlh, CTA_MARK_MASK, htonl(0xffffffffu));
+  return nlh->nlmsg_len;
+}
+
+static int flood_main(int argc, char **argv) {
+  double rate = 0, duration = argc == 2 ? strtod(argv[1], NULL) : 0;
+  if (argc != 2 || parse_rate(argv[0], &rate) < 0 || duration <= 0 ||
+      duration > 3600) {
+    fprintf(stderr, "usage: ctflow-bench --flood RATE|max SECONDS (1-3600)\n");
+    return 2;
+  }
+  struct mnl_socket *nl = open_socket();
+  char *buf = malloc(BATCH_BYTES);
+  int one = 1;
+  if (nl == NULL || buf == NULL ||
+      mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one)) < 0)
+    return 1;
+  unsigned seq = 0;
+  unsigned long i = 0;
+  double start = now(), end = start + duration;
+  for (long batch = 1; now() < end; batch++) {
+    size_t used = 0;
+    for (int k = 0; k < FLOOD_BATCH; k++) {
+      if (used + MESSAGE_MAX > BATCH_BYTES) {
+        if (send_all(nl, buf, used) < 0)
+          return 1;
+        used = 0;
+      }
+      used += put_flood_entry(buf + used, ++seq, i++);
+    }
+    used += put_flood_flush(buf + used, ++seq);
+    if (send_all(nl, buf, used) < 0)
+      return 1;
+    if (rate > 0)
+      sleep_until(start + (double)(batch * FLOOD_BATCH) / rate);
+  }
+  double seconds = now() - start;
+  printf("flood: %lu entries ended in %.1f s: %.0f/s\n", i, seconds,
+         (double)i / seconds);
+  free(buf);
+  mnl_socket_close(nl);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "--events") == 0)
     return events_main(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "--flood") == 0)
+    return flood_main(argc - 2, argv + 2);
   long entries = argc >= 2 ? strtol(argv[1], NULL, 10) : 0;
   int rounds = argc == 3 ? atoi(argv[2]) : 5;
   if (argc < 2 || argc > 3 || entries <= 0 || rounds < 1 ||
       rounds > MAX_ROUNDS) {
     fprintf(stderr,
             "usage: ctflow-bench ENTRIES [ROUNDS (1-%d, default 5)]\n"
-            "       ctflow-bench --events [RATE|max ...]\n",
+            "       ctflow-bench --events [RATE|max ...]\n"
+            "       ctflow-bench --flood RATE|max SECONDS\n",
             MAX_ROUNDS);
     return 2;
   }

@@ -24,7 +24,7 @@ FILE *__real_fdopen(int fd, const char *mode);
 int __real_regcomp(regex_t *re, const char *pattern, int flags);
 int __real_regexec(const regex_t *re, const char *text, size_t nmatch,
                    regmatch_t match[], int flags);
-struct mnl_socket *__real_mnl_socket_open(int bus);
+struct mnl_socket *__real_mnl_socket_open2(int bus, int flags);
 int __real_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
                           void *(*start)(void *), void *arg);
 
@@ -214,12 +214,12 @@ int __wrap_regexec(const regex_t *re, const char *text, size_t nmatch,
   return __real_regexec(re, text, nmatch, match, flags);
 }
 
-struct mnl_socket *__wrap_mnl_socket_open(int bus) {
-  if (fails("mnl_socket_open", CALLER)) {
+struct mnl_socket *__wrap_mnl_socket_open2(int bus, int flags) {
+  if (fails("mnl_socket_open2", CALLER)) {
     errno = ENOMEM;
     return NULL;
   }
-  return __real_mnl_socket_open(bus);
+  return __real_mnl_socket_open2(bus, flags);
 }
 
 int __wrap_pthread_create(pthread_t *thread, const pthread_attr_t *attr,

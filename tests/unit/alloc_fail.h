@@ -6,7 +6,7 @@
  *
  *   -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,
  *   --wrap=strdup,--wrap=strndup,--wrap=getline,--wrap=fopen,--wrap=fdopen,
- *   --wrap=regcomp,--wrap=regexec,--wrap=mnl_socket_open,
+ *   --wrap=regcomp,--wrap=regexec,--wrap=mnl_socket_open2,
  *   --wrap=pthread_create
  *
  * so that the linker sends every call to one of these from an object
@@ -19,7 +19,7 @@
  * Covered, each call one allocation: malloc, calloc, realloc, strdup and
  * strndup (NULL, ENOMEM); getline (-1, ENOMEM: its buffer); fopen and
  * fdopen (NULL, ENOMEM: the FILE); regcomp and regexec (REG_ESPACE: the
- * compiled regex, regexec's matching state); mnl_socket_open (NULL,
+ * compiled regex, regexec's matching state); mnl_socket_open2 (NULL,
  * ENOMEM: libmnl's socket struct); pthread_create (EAGAIN: the thread's
  * stack). free is not counted, only tracked.
  *

@@ -60,7 +60,7 @@ static void dump(int whole, ...) {
     accounting_add(&acct, e);
   va_end(ap);
   if (whole)
-    accounting_end_read(&acct);
+    accounting_end_read(&acct, true);
 }
 #define END_OF_DUMP ((const struct ct_entry *)NULL)
 /* read_whole(&a, &b): a read whose dump returned a and b. */
@@ -555,8 +555,9 @@ START_TEST(an_entry_that_comes_to_match_is_counted_whole_from_then) {
 }
 END_TEST
 
-/* Makes the selection of the Host texts given, up to NULL. */
-static void select_hosts(bool ignore_selected, ...) {
+/* Makes the selection of the Host texts given, up to NULL. (int: va_start
+ * wants a type that argument promotion leaves alone.) */
+static void select_hosts(int ignore_selected, ...) {
   va_list ap;
   selection = host_select_new();
   ck_assert_ptr_nonnull(selection);
@@ -564,7 +565,7 @@ static void select_hosts(bool ignore_selected, ...) {
   for (const char *t; (t = va_arg(ap, const char *));)
     ck_assert_int_eq(host_select_add(selection, t), 0);
   va_end(ap);
-  host_select_ignore_selected(selection, ignore_selected);
+  host_select_ignore_selected(selection, ignore_selected != 0);
   acct.hosts.select = selection;
 }
 
@@ -742,7 +743,7 @@ START_TEST(a_dump_in_flight_that_still_returns_an_ended_entry_adds_nothing) {
   accounting_begin_read(&acct);
   ended(&web);
   accounting_add(&acct, &web); /* the dump had it before the event */
-  accounting_end_read(&acct);
+  accounting_end_read(&acct, true);
   assert_sent(host(LAPTOP), 12 - 10, 5200 - 5000);
   assert_received(host(LAPTOP), 9 - 8, 41000 - 40000);
   ck_assert_uint_eq(host(LAPTOP)->connections[PROTO_TCP], 0);
@@ -755,7 +756,7 @@ START_TEST(an_entry_that_began_and_ended_during_a_dump_is_counted_once) {
   accounting_begin_read(&acct);
   ended(&web);
   accounting_add(&acct, &web);
-  accounting_end_read(&acct);
+  accounting_end_read(&acct, true);
   assert_sent(host(LAPTOP), 3, 300);
   ck_assert_uint_eq(host(LAPTOP)->new_connections, 1);
 }
@@ -789,12 +790,105 @@ START_TEST(an_ended_entry_is_kept_until_a_dump_begun_after_its_event_ends) {
 }
 END_TEST
 
-START_TEST(an_entry_that_ends_during_a_dump_outlives_that_dump) {
+START_TEST(an_entry_that_ends_during_a_dump_is_kept_until_that_read_ends) {
   read_whole(&web);
   accounting_begin_read(&acct);
   ended(&web);
-  accounting_end_read(&acct);
   ck_assert_uint_eq(flowtable_count(acct.flows), 1);
+  accounting_end_read(&acct, true);
+  ck_assert_uint_eq(flowtable_count(acct.flows), 0);
+}
+END_TEST
+
+START_TEST(a_tombstone_made_between_reads_goes_when_the_next_read_ends) {
+  read_whole();
+  entry_counters(&web, 3, 300, 3, 3000);
+  ended(&web);
+  ck_assert_uint_eq(flowtable_count(acct.flows), 1);
+  read_whole();
+  ck_assert_uint_eq(flowtable_count(acct.flows), 0);
+}
+END_TEST
+
+START_TEST(events_beyond_the_tombstone_limit_are_dropped_not_counted) {
+  acct.tombstones_max = 1;
+  read_whole();
+  entry_counters(&web, 3, 300, 3, 3000);
+  entry_counters(&dns, 1, 80, 1, 120);
+  accounting_begin_read(&acct);
+  ended(&web);
+  ended(&dns);
+  accounting_end_read(&acct, true);
+  assert_sent(host(LAPTOP), 3, 300);
+  assert_sent(total(), 3, 300); /* nothing of the phone's */
+  ck_assert_uint_eq(acct.events_dropped, 1);
+}
+END_TEST
+
+START_TEST(a_dropped_event_s_entry_that_the_dump_returns_is_counted_once) {
+  acct.tombstones_max = 0;
+  read_whole();
+  entry_counters(&dns, 1, 80, 1, 120);
+  accounting_begin_read(&acct);
+  ended(&dns);
+  accounting_add(&acct, &dns); /* the dump had it before the event */
+  accounting_end_read(&acct, true);
+  assert_sent(host(PHONE), 1, 80);
+  ck_assert_uint_eq(host(PHONE)->new_connections, 1);
+}
+END_TEST
+
+START_TEST(beyond_the_tombstone_limit_an_event_between_reads_still_counts) {
+  acct.tombstones_max = 0;
+  read_whole();
+  entry_counters(&dns, 1, 80, 1, 120);
+  ended(&dns);
+  assert_sent(host(PHONE), 1, 80);
+  ck_assert_uint_eq(acct.events_dropped, 0);
+  ck_assert_uint_eq(flowtable_count(acct.flows), 0);
+}
+END_TEST
+
+START_TEST(a_read_has_a_tombstone_budget_of_its_own) {
+  acct.tombstones_max = 1;
+  read_whole();
+  entry_counters(&web, 3, 300, 3, 3000);
+  entry_counters(&dns, 1, 80, 1, 120);
+  ended(&web); /* between reads: the last tombstone of the budget */
+  accounting_begin_read(&acct);
+  ended(&dns);
+  accounting_end_read(&acct, true);
+  assert_sent(host(PHONE), 1, 80);
+  ck_assert_uint_eq(acct.events_dropped, 0);
+}
+END_TEST
+
+START_TEST(the_tombstone_limit_counts_per_read) {
+  acct.tombstones_max = 1;
+  read_whole();
+  entry_counters(&web, 3, 300, 3, 3000);
+  entry_counters(&dns, 1, 80, 1, 120);
+  accounting_begin_read(&acct);
+  ended(&web);
+  accounting_end_read(&acct, true);
+  accounting_begin_read(&acct);
+  ended(&dns);
+  accounting_end_read(&acct, true);
+  assert_sent(host(PHONE), 1, 80);
+  ck_assert_uint_eq(acct.events_dropped, 0);
+}
+END_TEST
+
+START_TEST(a_read_that_cannot_forget_keeps_what_it_missed_for_a_late_event) {
+  entry_counters(&web, 10, 5000, 8, 40000);
+  read_whole(&web);
+  accounting_begin_read(&acct);
+  accounting_end_read(&acct, false); /* events not caught up */
+  ck_assert_uint_eq(flowtable_count(acct.flows), 1);
+  entry_counters(&web, 12, 5200, 9, 41000);
+  ended(&web); /* its late event counts the tail, not the whole */
+  assert_sent(host(LAPTOP), 2, 200);
+  ck_assert_uint_eq(host(LAPTOP)->new_connections, 0);
   read_whole();
   ck_assert_uint_eq(flowtable_count(acct.flows), 0);
 }
@@ -995,7 +1089,20 @@ static Suite *accounting_suite(void) {
                  an_ended_entry_whose_counters_were_reset_counts_the_new_value);
   tcase_add_test(
       events, an_ended_entry_is_kept_until_a_dump_begun_after_its_event_ends);
-  tcase_add_test(events, an_entry_that_ends_during_a_dump_outlives_that_dump);
+  tcase_add_test(events,
+                 an_entry_that_ends_during_a_dump_is_kept_until_that_read_ends);
+  tcase_add_test(events,
+                 a_tombstone_made_between_reads_goes_when_the_next_read_ends);
+  tcase_add_test(events,
+                 a_dropped_event_s_entry_that_the_dump_returns_is_counted_once);
+  tcase_add_test(
+      events, beyond_the_tombstone_limit_an_event_between_reads_still_counts);
+  tcase_add_test(events,
+                 events_beyond_the_tombstone_limit_are_dropped_not_counted);
+  tcase_add_test(events, the_tombstone_limit_counts_per_read);
+  tcase_add_test(events, a_read_has_a_tombstone_budget_of_its_own);
+  tcase_add_test(
+      events, a_read_that_cannot_forget_keeps_what_it_missed_for_a_late_event);
   suite_add_tcase(s, events);
 
   TCase *max = tcase_create("MaxHosts");

@@ -2,7 +2,7 @@
  * allocation it makes. alloc_fail.h makes the Nth allocation fail (and
  * says what it covers: the allocation functions of libc that ctflow calls,
  * wrapped at link time over the glue and the core's static archive, plus
- * fopen, getline, regcomp, regexec, mnl_socket_open and pthread_create);
+ * fopen, getline, regcomp, regexec, mnl_socket_open2 and pthread_create);
  * each scenario runs with N = 1, 2, 3, ... until a run makes fewer than N
  * allocations, that is until every allocation of the scenario has failed
  * once. Each run is a child process of its own, so that a crash, a leak
@@ -18,7 +18,7 @@
  *
  * The scenarios play collectd's part (collectd_stub.h) in a fresh network
  * namespace of their own (namespaces.h) and need root, nf_conntrack,
- * nf_conntrack_netlink and nft (conntrack_table.h). The event reader
+ * nf_conntrack_netlink and nft (kernel_table.h). The event reader
  * thread's allocations count too, so the order of the allocations between
  * it and a read may differ from run to run: each run still fails exactly
  * one of them. With ALLOC_FAIL_VERBOSE=1 in the environment every run is
@@ -35,9 +35,9 @@
 #include "accounting.h"
 #include "alloc_fail.h"
 #include "collectd_stub.h"
-#include "conntrack_table.h"
 #include "entries.h"
 #include "host_select.h"
+#include "kernel_table.h"
 #include "logs.h"
 #include "names.h"
 #include "netns.h"
@@ -440,9 +440,9 @@ static void prepare_table(char *config, size_t size) {
   fresh_table();
   table_loopback_up();
   table_track_traffic();
-  table_add(&LAPTOP_WEB, 0x2a, 0);
-  table_add(&PHONE_DNS, 0, 0);
-  table_add(&PHONE6_WEB, 0, 0);
+  table_load(&LAPTOP_WEB, 0x2a, 0);
+  table_load(&PHONE_DNS, 0, 0);
+  table_load(&PHONE6_WEB, 0, 0);
   table_udp_traffic(40000, 9, 5, 500);
   snprintf(config, size,
            "<Plugin ctflow>\n"
@@ -464,11 +464,11 @@ static void prepare_table(char *config, size_t size) {
 
 static void change_table(int read) {
   if (read == 1) {
-    table_add(&SERVER_VISITOR, 0, 0);
+    table_load(&SERVER_VISITOR, 0, 0);
     table_udp_traffic(40000, 9, 5, 500);
     table_udp_traffic(40001, 9, 3, 200);
   } else {
-    table_add(&PHONE_DNS_AGAIN, 0, 0);
+    table_load(&PHONE_DNS_AGAIN, 0, 0);
     table_delete(&PHONE_DNS_AGAIN);
     table_delete(&LAPTOP_WEB);
     table_udp_traffic(40000, 9, 5, 500);

@@ -10,9 +10,11 @@
  * Needs root, nf_conntrack and nf_conntrack_netlink. */
 #include "namespaces.h"
 
-#include "conntrack_table.h"
+#include <sys/socket.h>
+
 #include "ctnetlink.h"
 #include "entries.h"
+#include "kernel_table.h"
 #include "netns.h"
 
 static struct ctnetlink ct;
@@ -23,15 +25,15 @@ static void setup(void) {
   int saved;
   ck_assert_int_eq(netns_enter(table, &saved), 0);
   close(saved);
-  table_add(&(struct table_tuple){AF_INET, IPPROTO_TCP, "10.0.0.1", "10.0.0.2",
-                                  1000, 80},
-            0x1, 1);
-  table_add(&(struct table_tuple){AF_INET, IPPROTO_UDP, "10.0.0.1", "10.0.0.2",
-                                  1001, 53},
-            0x2, 2);
-  table_add(&(struct table_tuple){AF_INET6, IPPROTO_UDP, "2001:db8::1",
-                                  "2001:db8::2", 1002, 53},
-            0x2, 2);
+  table_load(&(struct table_tuple){AF_INET, IPPROTO_TCP, "10.0.0.1", "10.0.0.2",
+                                   1000, 80},
+             0x1, 1);
+  table_load(&(struct table_tuple){AF_INET, IPPROTO_UDP, "10.0.0.1", "10.0.0.2",
+                                   1001, 53},
+             0x2, 2);
+  table_load(&(struct table_tuple){AF_INET6, IPPROTO_UDP, "2001:db8::1",
+                                   "2001:db8::2", 1002, 53},
+             0x2, 2);
   memset(&ct, 0, sizeof(ct));
   ck_assert_int_eq(ctnetlink_open(&ct, -1), 0);
 }

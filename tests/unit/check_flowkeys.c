@@ -641,7 +641,7 @@ static void acct_read(struct ct_entry *es, size_t n) {
   accounting_begin_read(&acct);
   for (size_t i = 0; i < n; i++)
     accounting_add(&acct, &es[i]);
-  accounting_end_read(&acct);
+  accounting_end_read(&acct, true);
 }
 
 static uint64_t total_bytes(void) {

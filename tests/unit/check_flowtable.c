@@ -229,7 +229,7 @@ START_TEST(a_sweep_removes_the_flows_the_generation_did_not_see) {
   stale->seen = 1;
   flowtable_upsert(table, 2, 200)->seen = 2;
   flowtable_upsert(table, 3, 300)->seen = 2;
-  ck_assert_uint_eq(flowtable_sweep(table, 2), 1);
+  ck_assert_uint_eq(flowtable_sweep(table, 2, true), 1);
   ck_assert_uint_eq(flowtable_count(table), 2);
   /* Gone: asking for it again gives a new, unseen flow. */
   ck_assert_uint_eq(flowtable_upsert(table, 1, 100)->seen, 0);
@@ -239,7 +239,7 @@ END_TEST
 
 START_TEST(a_sweep_removes_flows_never_marked_seen) {
   flowtable_upsert(table, 1, 100);
-  ck_assert_uint_eq(flowtable_sweep(table, 1), 1);
+  ck_assert_uint_eq(flowtable_sweep(table, 1, true), 1);
   ck_assert_uint_eq(flowtable_count(table), 0);
 }
 END_TEST
@@ -253,7 +253,7 @@ START_TEST(a_sweep_keeps_the_flows_it_saw_findable_with_their_counters) {
   struct flow *f = flow_of(&kept);
   flow_advance(f, &kept);
   f->seen = 2;
-  flowtable_sweep(table, 2);
+  flowtable_sweep(table, 2, true);
   f = flow_of(&kept);
   ck_assert_uint_eq(flowtable_count(table), 1);
   ck_assert_uint_eq(f->seen, 2);
@@ -267,7 +267,7 @@ START_TEST(a_sweep_that_removes_nothing_returns_0) {
   insert_numbered(10);
   for (size_t i = 0; i < 10; i++)
     numbered(i)->seen = 7;
-  ck_assert_uint_eq(flowtable_sweep(table, 7), 0);
+  ck_assert_uint_eq(flowtable_sweep(table, 7, true), 0);
   ck_assert_uint_eq(flowtable_count(table), 10);
 }
 END_TEST
@@ -285,7 +285,7 @@ END_TEST
 START_TEST(a_sweep_over_many_chunks_keeps_every_survivor_with_its_counters) {
   const size_t n = 100000;
   insert_numbered(n); /* odd ones seen by generation 2 */
-  ck_assert_uint_eq(flowtable_sweep(table, 2), n / 2);
+  ck_assert_uint_eq(flowtable_sweep(table, 2, true), n / 2);
   ck_assert_uint_eq(flowtable_count(table), n / 2);
   for (size_t i = 1; i < n; i += 2) {
     struct flow *f = numbered(i);
@@ -302,7 +302,7 @@ END_TEST
 START_TEST(a_sweep_over_many_chunks_forgets_every_flow_it_removed) {
   const size_t n = 100000;
   insert_numbered(n); /* even ones seen by generation 1 only */
-  flowtable_sweep(table, 2);
+  flowtable_sweep(table, 2, true);
   for (size_t i = 0; i < n; i += 2)
     if (numbered(i)->seen != 0)
       ck_abort_msg("flow %zu survived the sweep", i);
@@ -316,7 +316,7 @@ START_TEST(the_memory_grows_with_the_flows_and_a_sweep_gives_it_back) {
   insert_numbered(100000);
   size_t full = flowtable_memory(table);
   ck_assert_uint_ge(full, 100000 * sizeof(struct flow));
-  ck_assert_uint_eq(flowtable_sweep(table, 3), 100000);
+  ck_assert_uint_eq(flowtable_sweep(table, 3, true), 100000);
   /* An empty table keeps at most a spare chunk or two. */
   ck_assert_uint_lt(flowtable_memory(table), full / 2);
 }

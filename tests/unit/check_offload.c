@@ -63,7 +63,7 @@ static void read_entries(const struct ct_entry *entries, size_t n) {
   accounting_begin_read(&accounting);
   for (size_t i = 0; i < n; i++)
     accounting_add(&accounting, &entries[i]);
-  accounting_end_read(&accounting);
+  accounting_end_read(&accounting, true);
 }
 
 START_TEST(an_offloaded_entry_parses_with_ips_offload) {

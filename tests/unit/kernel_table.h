@@ -1,11 +1,11 @@
-/* conntrack_table.h: real entries in the conntrack table of the calling
- * thread's network namespace, made and deleted over ctnetlink as
- * `conntrack -I` and `conntrack -D` do, and traffic that the kernel counts
- * in an entry of its own. For the unit tests that read the kernel's table;
- * each makes a fresh namespace first (namespaces.h). Needs root,
- * nf_conntrack and nf_conntrack_netlink. */
-#ifndef CTFLOW_TESTS_CONNTRACK_TABLE_H
-#define CTFLOW_TESTS_CONNTRACK_TABLE_H
+/* kernel_table.h: entries made and deleted in the kernel's conntrack table
+ * of the calling thread's namespace, over ctnetlink, for the unit tests
+ * that need the real kernel (a fresh namespace of their own:
+ * namespaces.h). Each entry is its tuple and the mirror of it as reply.
+ * And traffic the kernel counts in an entry of its own, over the
+ * namespace's loopback. */
+#ifndef CTFLOW_TESTS_KERNEL_TABLE_H
+#define CTFLOW_TESTS_KERNEL_TABLE_H
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -13,18 +13,18 @@
 #include <libmnl/libmnl.h>
 #include <libnetfilter_conntrack/linux_nfnetlink_conntrack.h>
 #include <linux/netfilter/nf_conntrack_common.h>
-#include <linux/netfilter/nf_conntrack_tcp.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* One direction of an entry; the reply is its mirror (no NAT). */
+#define TABLE_TCP_ESTABLISHED 3 /* TCP_CONNTRACK_ESTABLISHED */
+
 struct table_tuple {
   uint8_t family, protocol;
   const char *src, *dst;
@@ -61,8 +61,9 @@ static inline int table_no_reply(const struct nlmsghdr *nlh, void *arg) {
   return MNL_CB_OK;
 }
 
-/* Sends nlh and fails the test unless the kernel acknowledges it. */
-static inline void table_send(struct nlmsghdr *nlh, const char *what) {
+/* Sends request nlh on a socket of its own and fails the test unless the
+ * kernel acknowledges it. */
+static inline void table_request(struct nlmsghdr *nlh, const char *what) {
   struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
   ck_assert_ptr_nonnull(nl);
   ck_assert_int_eq(mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID), 0);
@@ -76,8 +77,8 @@ static inline void table_send(struct nlmsghdr *nlh, const char *what) {
   mnl_socket_close(nl);
 }
 
-/* Returns a request of msg_type about tuple t, built in buf. */
-static inline struct nlmsghdr *table_request(char *buf, uint8_t msg_type,
+/* Starts a request of msg_type for t's family in buf. */
+static inline struct nlmsghdr *table_message(char *buf, uint8_t msg_type,
                                              uint16_t flags,
                                              const struct table_tuple *t) {
   struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -91,13 +92,12 @@ static inline struct nlmsghdr *table_request(char *buf, uint8_t msg_type,
   return nlh;
 }
 
-/* Creates an entry of tuple t (and its mirror as reply) with mark and
- * zone, a TCP one established; fails the test if the kernel refuses. */
-static inline void table_add(const struct table_tuple *t, uint32_t mark,
-                             uint16_t zone) {
+/* Creates an entry of tuple t with mark and zone. */
+static inline void table_load(const struct table_tuple *t, uint32_t mark,
+                              uint16_t zone) {
   _Alignas(8) char buf[MNL_SOCKET_BUFFER_SIZE];
   struct nlmsghdr *nlh =
-      table_request(buf, IPCTNL_MSG_CT_NEW, NLM_F_CREATE | NLM_F_EXCL, t);
+      table_message(buf, IPCTNL_MSG_CT_NEW, NLM_F_CREATE | NLM_F_EXCL, t);
   table_put_tuple(nlh, CTA_TUPLE_REPLY, t, true);
   mnl_attr_put_u32(nlh, CTA_STATUS,
                    htonl(IPS_CONFIRMED | IPS_ASSURED | IPS_SEEN_REPLY));
@@ -107,19 +107,19 @@ static inline void table_add(const struct table_tuple *t, uint32_t mark,
   if (t->protocol == IPPROTO_TCP) {
     struct nlattr *info = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
     struct nlattr *tcp = mnl_attr_nest_start(nlh, CTA_PROTOINFO_TCP);
-    mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_STATE, TCP_CONNTRACK_ESTABLISHED);
+    mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_STATE, TABLE_TCP_ESTABLISHED);
     mnl_attr_nest_end(nlh, tcp);
     mnl_attr_nest_end(nlh, info);
   }
-  table_send(nlh, "creating an entry");
+  table_request(nlh, "creating an entry");
 }
 
-/* Deletes the entry of tuple t in zone 0: the kernel sends its DESTROY
- * event before it answers. */
+/* Deletes the entry of tuple t (zone 0): the kernel sends its DESTROY
+ * event. */
 static inline void table_delete(const struct table_tuple *t) {
   _Alignas(8) char buf[MNL_SOCKET_BUFFER_SIZE];
-  table_send(table_request(buf, IPCTNL_MSG_CT_DELETE, 0, t),
-             "deleting an entry");
+  table_request(table_message(buf, IPCTNL_MSG_CT_DELETE, 0, t),
+                "deleting an entry");
 }
 
 /* Brings the namespace's loopback up: a fresh namespace's is down. */
