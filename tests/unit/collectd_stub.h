@@ -11,9 +11,9 @@
  * Check's fork mode gives each test a process, so a fresh ctflow, of its
  * own. Nothing here allocates after stub_register() but the configuration
  * parser, so that what the code under test allocates can be counted
- * apart (alloc_fail.h). Not thread-safe: ctflow logs from its event
- * reader thread only on trouble, and tests read the records after
- * shutdown. */
+ * apart (alloc_fail.h). plugin_log takes a lock, as ctflow's event
+ * reader thread logs too; the rest is for the test's thread alone, which
+ * reads the records between ctflow's calls. */
 #ifndef CTFLOW_TESTS_COLLECTD_STUB_H
 #define CTFLOW_TESTS_COLLECTD_STUB_H
 
