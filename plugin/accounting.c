@@ -14,6 +14,7 @@ int accounting_init(struct accounting *a, const struct localnet *local,
   a->flows = flowtable_new();
   if (a->flows == NULL || hosts_init(&a->hosts, max_hosts) < 0) {
     flowtable_free(a->flows);
+    a->flows = NULL; /* the caller's accounting_free() must not free it */
     return -1;
   }
   return 0;

@@ -98,7 +98,7 @@ static void limit_tombstones(struct collector *c, struct kernel_stats k) {
 }
 
 static struct collector *fail(struct collector *c, const char *what) {
-  c->config.log(LOG_ERR, "%s", what);
+  c->config.log(LOG_ERR, "%s; not starting", what);
   collector_free(c);
   return NULL;
 }
@@ -190,7 +190,7 @@ static void select_entries(struct collector *c) {
 struct collector *collector_new(const struct collector_config *config) {
   struct collector *c = calloc(1, sizeof(*c));
   if (c == NULL) {
-    config->log(LOG_ERR, "out of memory");
+    config->log(LOG_ERR, "out of memory; not starting");
     return NULL;
   }
   c->config = *config;
@@ -219,13 +219,16 @@ struct collector *collector_new(const struct collector_config *config) {
     return NULL;
   }
   if (ctnetlink_open(&c->nl, c->netns) < 0) {
-    char why[512];
+    char why[512], needs[160] = "";
+    if (errno != ENOMEM)
+      snprintf(needs, sizeof(needs),
+               " (ctflow needs CAP_NET_ADMIN%s and the nf_conntrack_netlink "
+               "module)",
+               config->netns ? ", CAP_SYS_ADMIN to enter the namespace" : "");
     snprintf(why, sizeof(why),
-             "cannot open the conntrack netlink socket%s%s: %s (ctflow needs "
-             "CAP_NET_ADMIN%s and the nf_conntrack_netlink module)",
+             "cannot open the conntrack netlink socket%s%s: %s%s",
              config->netns ? " in network namespace " : "",
-             config->netns ? config->netns : "", strerror(errno),
-             config->netns ? ", CAP_SYS_ADMIN to enter the namespace" : "");
+             config->netns ? config->netns : "", strerror(errno), needs);
     return fail(c, why);
   }
   int events = read_settings(c);

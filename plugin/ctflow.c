@@ -53,6 +53,7 @@ static const char *const proto_names[PROTO_CLASSES] = {"tcp", "udp", "icmp",
 
 static struct collector_config config;
 static bool local_network_given;
+static bool block_seen; /* a <Plugin ctflow> block was read */
 static bool config_failed;
 static struct collector *collector;
 static char *netns_name;    /* config.netns */
@@ -299,6 +300,9 @@ static int config_host(const oconfig_item_t *ci) {
       return bad_option(ci, value_text(ci, buf, sizeof(buf)),
                         "an address, a CIDR or a /regex/ in quotes");
     const char *text = ci->values[i].value.string;
+    const char *why = host_select_check(text);
+    if (why != NULL)
+      return bad_option(ci, text, why);
     if (host_select_add(host_select, text) == 0)
       continue;
     if (errno == ENOMEM)
@@ -420,8 +424,20 @@ static int config_option(const oconfig_item_t *ci) {
 
 /* Returns 0 even for a bad option: collectd 5.12 exits when a config
  * callback fails, taking every other plugin down; init refuses instead,
- * and collectd unloads ctflow alone. */
+ * and collectd unloads ctflow alone. collectd calls this once for each
+ * <Plugin ctflow> block: a second one is refused likewise, since taking
+ * it would start again from the defaults and silently drop the first
+ * block's options. */
 static int ctflow_config(oconfig_item_t *block) {
+  if (block_seen) {
+    ctflow_log(LOG_ERR, "a second <Plugin ctflow> block: ctflow takes one, "
+                        "and a second would replace the first one's "
+                        "options; put all ctflow options in one block; not "
+                        "starting");
+    config_failed = true;
+    return 0;
+  }
+  block_seen = true;
   set_defaults();
   for (int i = 0; i < block->children_num; i++)
     if (config_option(&block->children[i]) < 0)

@@ -24,6 +24,8 @@ NS=ctfi-bo$$
 WORK=$(mktemp -d /tmp/ctfi-bad_option.XXXXXX)
 
 # name | <Plugin ctflow> body | option | value as the error must name it
+# (a "\n" in a body starts a new line: the second-block case closes the
+# block and opens another)
 CASES=(
   'good|LocalNetwork "192.168.77.0/24"||'
   'unknown option|Frobnicate "wibble"|Frobnicate|wibble'
@@ -47,7 +49,9 @@ CASES=(
   'Mark mask that does not parse|Mark "0x2a/ff"|Mark|0x2a/ff'
   'Host that is no address|Host "laptop"|Host|laptop'
   'Host regex that does not compile|Host "/(/"|Host|/(/'
+  'Host regex that regcomp would spend 10 s on|Host "/2++++++++++++++++++++++/"|Host|/2++++++++++++++++++++++/'
   'non-boolean IgnoreSelected|IgnoreSelected "yes"|IgnoreSelected|yes'
+  'a second <Plugin ctflow> block|LocalNetwork "192.168.77.0/24"\n</Plugin>\n<Plugin ctflow>\n  MaxHosts 10|a second <Plugin ctflow> block|put all ctflow options in one block'
 )
 
 # Every option ctflow knows: the unknown option's error lists them.
@@ -71,7 +75,7 @@ ip -n "$NS" link set lo up
 
 for i in "${!CASES[@]}"; do
   IFS='|' read -r _ body _ _ <<<"${CASES[$i]}"
-  collectd_conf "$WORK/$i" load "  $body"
+  collectd_conf "$WORK/$i" load "  ${body//\\n/$'\n'}"
   collectd_start "$WORK/$i" "$NS"
 done
 
