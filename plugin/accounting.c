@@ -2,6 +2,7 @@
 #include "accounting.h"
 
 #include <libnetfilter_conntrack/linux_nf_conntrack_common.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <syslog.h>
 
@@ -16,6 +17,12 @@ int accounting_init(struct accounting *a, const struct localnet *local,
     flowtable_free(a->flows);
     return -1;
   }
+  /* IPv4 hosts are as many as the IPv4 networks hold (a /24: 256), while
+   * anyone on an IPv6 /64 can send from 2^64 addresses of it: keep the
+   * room each family's networks need, up to half of MaxHosts, from the
+   * other family. */
+  hosts_reserve(&a->hosts, localnet_addresses(local, AF_INET, max_hosts),
+                localnet_addresses(local, AF_INET6, max_hosts));
   return 0;
 }
 
