@@ -314,6 +314,7 @@ static int copy_report(struct collector *c) {
     c->report.top_count = flowkeys_end_interval(
         keys, c->config.top_flows, c->config.forget_after, c->report.top);
     c->report.flows_other = keys->other;
+    c->report.self.flow_keys_evicted = keys->evicted;
   }
   c->report.self.hosts_deferred = h->deferred;
   c->report.self.hosts_no_room = h->no_room;

@@ -58,6 +58,7 @@ struct self_stats {
   /* Hosts refused a bucket, each once a read: for want of MaxNewHosts, and
    * for want of room (MaxHosts, their family's share). */
   uint64_t hosts_deferred, hosts_no_room;
+  uint64_t flow_keys_evicted; /* to make room for heavier ones */
 };
 
 /* What the last read found, for the caller alone: events that come in

@@ -519,6 +519,8 @@ static void dispatch_flows(const struct report *r) {
     dispatch_traffic(key, &r->top[i].since_tracked);
   }
   dispatch_traffic("other", &r->flows_other);
+  dispatch_derive("self", "errors", "flow_keys_evicted",
+                  r->self.flow_keys_evicted);
 }
 
 static int ctflow_read(void) {
