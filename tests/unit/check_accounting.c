@@ -540,8 +540,14 @@ static void pings_from_hosts(struct ct_entry *es, size_t n, uint8_t family,
 
 START_TEST(the_first_read_gives_every_host_in_the_table_a_bucket) {
   acct.hosts.max_new = 1;
-  read_whole(&web, &dns, &forward);
-  ck_assert_uint_eq(acct.hosts.count, 2 + 3);
+  read_whole(&web, &dns);
+  ck_assert_uint_eq(acct.hosts.count, 2 + 2);
+  struct ct_entry pings[2];
+  entry_ping(&pings[0], LAPTOP6, WEB6, 7);
+  entry_ping(&pings[1], PHONE6, WEB6, 7);
+  pings[1].id = 8;
+  read_whole(&web, &dns, &pings[0], &pings[1]);
+  ck_assert_uint_eq(acct.hosts.count, 2 + 2 + 1);
 }
 END_TEST
 

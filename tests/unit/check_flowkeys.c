@@ -278,34 +278,25 @@ static void room_for(size_t max_keys) {
   ck_assert_int_eq(flowkeys_init(&keys, FLOW_KEY_CONVERSATION, max_keys), 0);
 }
 
-START_TEST(a_newcomer_no_heavier_than_the_lightest_key_adds_to_other_only) {
-  room_for(2);
-  carry(1, 100, 0);
-  carry(2, 200, 0);
-  carry(3, 60, 40); /* as much as k1: no room for it */
-  ck_assert_uint_eq(flowkeys_count(&keys), 2);
-  ck_assert(!is_tracked(3));
-  ck_assert_uint_eq(end(3), 2);
-  ck_assert_str_eq(ranked(2), "k2 k1");
-  ck_assert_uint_eq(keys.other.tx_bytes, 60);
-  ck_assert_uint_eq(keys.other.rx_bytes, 40);
-  ck_assert_uint_eq(keys.other.tx_packets, 1);
-  ck_assert_uint_eq(keys.evicted, 0);
-}
-END_TEST
-
+/* In a full table, a newcomer that brings as much as the lightest key
+ * carried adds to "other" only; one that brings more takes its place. */
 START_TEST(a_newcomer_heavier_than_the_lightest_key_takes_its_place) {
   room_for(2);
   carry(1, 100, 0);
   carry(2, 200, 0);
-  carry(3, 9000, 900);
+  carry(3, 60, 40);
+  ck_assert(!is_tracked(3));
+  ck_assert_uint_eq(keys.evicted, 0);
+  carry(4, 9000, 900);
   ck_assert_uint_eq(flowkeys_count(&keys), 2);
-  ck_assert(is_tracked(3) && is_tracked(2) && !is_tracked(1));
+  ck_assert(is_tracked(4) && is_tracked(2) && !is_tracked(1));
   ck_assert_uint_eq(keys.evicted, 1);
   ck_assert_uint_eq(end(3), 2);
-  ck_assert_str_eq(ranked(2), "k3 k2");
+  ck_assert_str_eq(ranked(2), "k4 k2");
   ck_assert_uint_eq(top[0].since_tracked.tx_bytes, 9000);
   ck_assert_uint_eq(top[0].since_tracked.rx_bytes, 900);
+  ck_assert_uint_eq(keys.other.tx_bytes, 60 + 100);
+  ck_assert_uint_eq(keys.other.rx_bytes, 40);
 }
 END_TEST
 
@@ -353,8 +344,10 @@ START_TEST(what_a_key_carries_in_the_interval_weighs_as_it_comes) {
   carry(1, 100, 0);
   end(1);
   carry(1, 500, 0); /* weighs 100 + 500 now */
-  carry(2, 550, 0);
+  carry(2, 600, 0);
   ck_assert(is_tracked(1) && !is_tracked(2));
+  carry(3, 601, 0);
+  ck_assert(is_tracked(3) && !is_tracked(1));
 }
 END_TEST
 
@@ -1043,8 +1036,6 @@ static Suite *flowkeys_suite(void) {
 
   TCase *bound = tcase_create("MaxFlowKeys and idle keys");
   tcase_add_checked_fixture(bound, setup, teardown);
-  tcase_add_test(
-      bound, a_newcomer_no_heavier_than_the_lightest_key_adds_to_other_only);
   tcase_add_test(bound,
                  a_newcomer_heavier_than_the_lightest_key_takes_its_place);
   tcase_add_test(bound,
