@@ -428,10 +428,11 @@ static size_t admit(int family, size_t first, size_t n) {
   return own;
 }
 
-/* Ends the first read, in which every host gets a bucket. */
-static void end_first_read(void) {
-  hosts_begin_read(&hosts);
-  hosts_end_read(&hosts);
+/* Sets MaxNewHosts to max_new and ends the first read (which admits every
+ * host whatever max_new). */
+static void past_first_read(size_t max_new) {
+  hosts.max_new = max_new;
+  idle_reads(1);
 }
 
 START_TEST(the_first_read_gives_every_host_a_bucket_whatever_max_new) {
@@ -439,44 +440,39 @@ START_TEST(the_first_read_gives_every_host_a_bucket_whatever_max_new) {
   ck_assert_uint_eq(admit(4, 0, 40), 40);
   ck_assert_uint_eq(admit(6, 0, 40), 40);
   ck_assert_uint_eq(hosts.deferred, 0);
-  end_first_read();
+  idle_reads(1); /* ends the first read */
   ck_assert_uint_eq(admit(4, 40, 40), 2);
 }
 END_TEST
 
 START_TEST(after_the_first_read_max_new_hosts_of_a_family_get_buckets_a_read) {
-  hosts.max_new = 2;
-  end_first_read();
+  past_first_read(2);
   ck_assert_uint_eq(admit(4, 0, 5), 2);
   ck_assert_uint_eq(hosts.count, 2 + 2);
-  hosts_begin_read(&hosts);
-  hosts_end_read(&hosts);
+  idle_reads(1);
   ck_assert_uint_eq(admit(4, 5, 5), 2);
 }
 END_TEST
 
 START_TEST(max_new_is_sixteen_unless_told_otherwise) {
-  end_first_read();
+  idle_reads(1); /* ends the first read */
   ck_assert_uint_eq(admit(6, 0, 100), 16);
   ck_assert_uint_eq(admit(4, 0, 100), 16);
 }
 END_TEST
 
 START_TEST(a_host_refused_for_want_of_max_new_gets_its_bucket_a_read_later) {
-  hosts.max_new = 2;
-  end_first_read();
+  past_first_read(2);
   bucket(LAPTOP);
   bucket(PHONE);
   ck_assert_ptr_eq(bucket(SERVER), hosts_other(&hosts));
-  hosts_begin_read(&hosts);
-  hosts_end_read(&hosts);
+  idle_reads(1);
   ck_assert(addr_is(&bucket(SERVER)->addr, SERVER));
 }
 END_TEST
 
 START_TEST(ipv6_newcomers_leave_the_ipv4_newcomers_their_budget) {
-  hosts.max_new = 2;
-  end_first_read();
+  past_first_read(2);
   ck_assert_uint_eq(admit(6, 0, 50), 2);
   ck_assert_uint_eq(admit(4, 0, 2), 2);
 }
@@ -485,8 +481,7 @@ END_TEST
 /* Events between two reads go to the read that follows: the new buckets
  * one report shows are those made since the last report. */
 START_TEST(new_buckets_between_two_reports_never_exceed_max_new) {
-  hosts.max_new = 2;
-  end_first_read();
+  past_first_read(2);
   bucket(LAPTOP); /* a DESTROY event between two reads */
   hosts_begin_read(&hosts);
   bucket(PHONE);
@@ -497,15 +492,13 @@ START_TEST(new_buckets_between_two_reports_never_exceed_max_new) {
 END_TEST
 
 START_TEST(each_host_refused_for_want_of_max_new_counts_once_a_read) {
-  hosts.max_new = 1;
-  end_first_read();
+  past_first_read(1);
   bucket(LAPTOP);
   for (int entry = 0; entry < 3; entry++)
     bucket(PHONE);
   bucket(SERVER);
   ck_assert_uint_eq(hosts.deferred, 2);
-  hosts_begin_read(&hosts);
-  hosts_end_read(&hosts);
+  idle_reads(1);
   bucket(PHONE); /* its bucket now */
   bucket(SERVER);
   bucket(SERVER);
@@ -520,8 +513,7 @@ START_TEST(refusals_are_counted_for_a_bounded_number_of_hosts_a_read) {
   for (size_t i = 0; i < HOSTS_REFUSALS_COUNTED + 100; i++)
     bucket(nth_host6(i, text, sizeof(text)));
   ck_assert_uint_eq(hosts.no_room, HOSTS_REFUSALS_COUNTED);
-  hosts_begin_read(&hosts);
-  hosts_end_read(&hosts);
+  idle_reads(1);
   bucket(nth_host6(0, text, sizeof(text)));
   ck_assert_uint_eq(hosts.no_room, HOSTS_REFUSALS_COUNTED + 1);
 }
