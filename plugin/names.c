@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,13 +19,25 @@
 #include <unistd.h>
 
 #include "localnet.h"
+#include "name_rules.h"
 
-/* One address's name in a source; the text lives in the source's pool, so
+/* One address's name in a source; the texts live in the source's pool, so
  * that a file of many lines costs two allocations. */
 struct name_entry {
   union ct_addr addr;
   uint8_t family;
-  uint32_t name; /* offset in the pool */
+  uint8_t fault;   /* enum name_verdict: the name's own fault, or NAME_USED */
+  uint32_t name;   /* offset in the pool */
+  uint32_t client; /* a lease's client, offset in the pool; or TRUSTED */
+};
+
+#define TRUSTED UINT32_MAX
+
+/* A name the last judgement of a source refused (or respelled): what it
+ * last warned about, so that a file read again warns about news only. */
+struct refusal {
+  uint8_t verdict;       /* enum name_verdict */
+  char name[NAMES_SIZE]; /* canonical */
 };
 
 /* What a file was when it was read. A rewrite in place (dnsmasq truncates
@@ -47,6 +60,8 @@ struct source {
   bool read;  /* read once at least: its entries are the file's */
   int failed; /* errno of the failure last warned about; 0 when readable */
   size_t bad_lines, first_bad; /* those last warned about */
+  struct refusal *refusals;    /* the last judgement's, sorted */
+  size_t refusal_count;
 };
 
 struct index_entry {
@@ -68,9 +83,6 @@ struct names {
 /* Read failures that are no errno of the system's own. */
 #define NOT_A_REGULAR_FILE (-1)
 
-static const char *const own_instances[] = {"total", "other", "kernel", "self",
-                                            "flows"};
-
 static bool is_safe(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
@@ -85,20 +97,22 @@ void names_make_safe(const char *text, char out[NAMES_SIZE]) {
 }
 
 const char *names_check(const char *name) {
-  char safe[NAMES_SIZE];
-  struct in_addr v4;
-  names_make_safe(name, safe);
-  if (safe[0] == '\0')
-    return "a name of one character or more";
-  for (size_t i = 0; i < sizeof(own_instances) / sizeof(own_instances[0]); i++)
-    if (strcmp(safe, own_instances[i]) == 0)
-      return "a name other than ctflow's own plugin instances (total, "
-             "other, kernel, self, flows)";
-  /* IPv6 text cannot collide: its colons become '_'. */
-  if (inet_pton(AF_INET, safe, &v4) == 1)
-    return "a name that is not an IPv4 address (that is an unnamed host's "
-           "plugin instance)";
-  return NULL;
+  switch (name_rules_check(name)) {
+  case NAME_EMPTY:
+    return "a name with a letter or digit";
+  case NAME_TOO_LONG:
+    return "a name of at most 127 bytes (a plugin instance holds 128 with "
+           "its NUL)";
+  case NAME_OWN:
+    return "a name other than ctflow's own plugin instances (total, "
+           "other, kernel, self, flows), in any case";
+  case NAME_ADDRESS:
+    return "a name that is no address in any spelling of collectd's "
+           "writers, such as 192_168_1_4 or fd00__1 (that is an unnamed "
+           "host's plugin instance)";
+  default:
+    return NULL;
+  }
 }
 
 /* Returns whether text is one address (no prefix length) of either family. */
@@ -127,21 +141,38 @@ static int grow(void **array, size_t *capacity, size_t need, size_t size) {
   return 0;
 }
 
-/* Adds a safe name for addr to s. Returns 0, or -1 when out of memory. The
- * pool may move: the caller rebuilds the index, whatever this returns. */
+/* Copies text into s's pool. Returns its offset, or -1 when out of
+ * memory. */
+static long pool_add(struct source *s, const char *text) {
+  size_t len = strlen(text) + 1;
+  if (grow((void **)&s->pool, &s->pool_capacity, s->pool_len + len, 1) < 0)
+    return -1;
+  memcpy(s->pool + s->pool_len, text, len);
+  s->pool_len += len;
+  return (long)(s->pool_len - len);
+}
+
+/* Adds a safe name for addr to s: the administrator's when client is NULL,
+ * else that lease client's claim, with its own fault. Returns 0, or -1 when
+ * out of memory. The pool may move: the caller rebuilds the index,
+ * whatever this returns. */
 static int source_add(struct source *s, uint8_t family,
-                      const union ct_addr *addr, const char *name) {
-  size_t len = strlen(name) + 1;
-  if (grow((void **)&s->pool, &s->pool_capacity, s->pool_len + len, 1) < 0 ||
+                      const union ct_addr *addr, const char *name,
+                      enum name_verdict fault, const char *client) {
+  long name_at = pool_add(s, name);
+  long client_at = client != NULL && name_at >= 0 ? pool_add(s, client) : 0;
+  if (name_at < 0 || client_at < 0 ||
       grow((void **)&s->entries, &s->capacity, s->count + 1,
            sizeof(*s->entries)) < 0) {
     errno = ENOMEM;
     return -1;
   }
-  memcpy(s->pool + s->pool_len, name, len);
   s->entries[s->count++] = (struct name_entry){
-      .addr = *addr, .family = family, .name = (uint32_t)s->pool_len};
-  s->pool_len += len;
+      .addr = *addr,
+      .family = family,
+      .fault = (uint8_t)fault,
+      .name = (uint32_t)name_at,
+      .client = client != NULL ? (uint32_t)client_at : TRUSTED};
   return 0;
 }
 
@@ -170,9 +201,193 @@ static int compare_rank(const void *a, const void *b) {
   return x->rank < y->rank ? -1 : x->rank > y->rank;
 }
 
-/* Rebuilds the index from every source. Returns 0, or -1 when out of
- * memory: then no host has a name until a later rebuild succeeds (the old
- * index may point into pools that are gone). */
+/* A name entry of some source, and the judgement's claim for it. */
+struct candidate {
+  struct name_claim claim;
+  const struct name_entry *entry;
+  const char *said; /* the name as its line said it, made safe */
+};
+
+/* Orders candidates by verdict, then name, then rank: one warning a
+ * verdict and name. */
+static int by_verdict_name_rank(const void *a, const void *b) {
+  const struct candidate *x = *(struct candidate *const *)a;
+  const struct candidate *y = *(struct candidate *const *)b;
+  if (x->claim.verdict != y->claim.verdict)
+    return x->claim.verdict < y->claim.verdict ? -1 : 1;
+  int c = name_rules_compare(x->said, y->said);
+  if (c != 0)
+    return c;
+  return x->claim.rank < y->claim.rank ? -1 : x->claim.rank > y->claim.rank;
+}
+
+static int compare_refusal(const void *a, const void *b) {
+  const struct refusal *x = a, *y = b;
+  if (x->verdict != y->verdict)
+    return x->verdict < y->verdict ? -1 : 1;
+  return strcmp(x->name, y->name);
+}
+
+/* Returns whether the log says anything about a candidate's verdict: every
+ * refusal, and the respelling of an administrator's name (a lease's,
+ * within one client, is of no consequence). */
+static bool worth_a_warning(const struct candidate *c) {
+  return !name_is_used(c->claim.verdict) ||
+         (c->claim.verdict == NAME_RESPELLED && c->claim.client == NULL);
+}
+
+#define WARN_ADDRESSES 4 /* listed in one warning at most */
+
+/* What the hosts a warning lists go by now. */
+struct hosts_text {
+  char addresses[WARN_ADDRESSES * (INET6_ADDRSTRLEN + NAMES_SIZE + 8) + 32];
+  const char *go_by;
+};
+
+/* Appends to text (size bytes, at of them used) what format says, as
+ * much as fits. */
+static void appendf(char *text, size_t size, size_t *at, const char *format,
+                    ...) __attribute__((format(printf, 4, 5)));
+
+static void appendf(char *text, size_t size, size_t *at, const char *format,
+                    ...) {
+  va_list ap;
+  va_start(ap, format);
+  int len = vsnprintf(text + *at, size - *at, format, ap);
+  va_end(ap);
+  if (len > 0)
+    *at = *at + (size_t)len < size ? *at + (size_t)len : size - 1;
+}
+
+/* Lists the addresses of the group's hosts that the verdict changed, up
+ * to WARN_ADDRESSES ("192.168.1.23, 192.168.1.45 as \"anna\"" when another
+ * line names the second), and says what they go by now. Returns how many
+ * it found: none when each goes by the name refused anyway (another line
+ * gives its address the same name). */
+static size_t describe_hosts(const struct names *n, struct candidate **group,
+                             size_t count, struct hosts_text *out) {
+  size_t listed = 0, named = 0, at = 0, size = sizeof(out->addresses);
+  char address[INET6_ADDRSTRLEN];
+  out->addresses[0] = '\0';
+  for (size_t i = 0; i < count; i++) {
+    const struct name_entry *e = group[i]->entry;
+    const char *now = names_lookup(n, e->family, &e->addr);
+    bool refused = !name_is_used(group[i]->claim.verdict);
+    if (refused && now != NULL && name_rules_compare(now, group[i]->said) == 0)
+      continue;
+    if (listed++ >= WARN_ADDRESSES)
+      continue;
+    inet_ntop(e->family, &e->addr, address, sizeof(address));
+    appendf(out->addresses, size, &at, "%s%s", at ? ", " : "", address);
+    if (refused && now != NULL) {
+      named++;
+      appendf(out->addresses, size, &at, " as \"%s\"", now);
+    }
+  }
+  if (listed > WARN_ADDRESSES)
+    appendf(out->addresses, size, &at, " and %zu more",
+            listed - WARN_ADDRESSES);
+  out->go_by = named == 0 && listed == 1 ? "it goes by its address"
+               : named == 0              ? "they go by their addresses"
+               : named == listed && listed == 1
+                   ? "it goes by the name another line gives it"
+                   : "each goes by the name another line gives it, or else "
+                     "by its address";
+  return listed;
+}
+
+/* Logs one warning about a group of candidates of source s that share a
+ * verdict and a name. */
+static void warn_group(const struct names *n, const struct source *s,
+                       struct candidate **group, size_t count) {
+  struct hosts_text hosts;
+  const struct candidate *c = group[0];
+  if (describe_hosts(n, group, count, &hosts) == 0)
+    return;
+  const char *file = s->path ? s->path : "";
+  const char *option = s->path ? "HostsFile " : "HostName";
+  const char *why;
+  switch (c->claim.verdict) {
+  case NAME_RESPELLED:
+    n->log(LOG_WARNING,
+           "%s%s: \"%s\" (%s) goes out as \"%s\", spelled as where it is "
+           "given first: names that differ only in case or punctuation are "
+           "one series",
+           option, file, c->said, hosts.addresses, c->claim.name);
+    return;
+  case NAME_CLIENTS:
+    n->log(LOG_WARNING, "%s%s: %u clients call themselves \"%s\" (%s): %s",
+           option, file, c->claim.clients, c->said, hosts.addresses,
+           hosts.go_by);
+    return;
+  case NAME_EMPTY:
+    why = "has no letter or digit";
+    break;
+  case NAME_TOO_LONG:
+    why = "is longer than 127 bytes";
+    break;
+  case NAME_OWN:
+    why = "is one of ctflow's own plugin instances";
+    break;
+  case NAME_ADDRESS:
+    why = "is an address as collectd's writers spell it";
+    break;
+  default:
+    why = "is a name the configuration gives (HostName or an /etc/hosts "
+          "line)";
+    break;
+  }
+  n->log(LOG_WARNING, "%s%s: lease name \"%s%s\" (%s) not used: it %s; %s",
+         option, file, c->said, c->claim.verdict == NAME_TOO_LONG ? "..." : "",
+         hosts.addresses, why, hosts.go_by);
+}
+
+/* Warns about the verdicts on source s's candidates (sorted by
+ * by_verdict_name_rank) that its last judgement did not reach, and
+ * remembers these instead. */
+static void warn_source(const struct names *n, struct source *s,
+                        struct candidate **refused, size_t count) {
+  struct refusal *now = malloc((count ? count : 1) * sizeof(*now));
+  size_t kept = 0;
+  if (now == NULL)
+    return; /* no warnings this time; the last ones stay */
+  for (size_t start = 0, end; start < count; start = end) {
+    struct refusal *r = &now[kept++];
+    r->verdict = (uint8_t)refused[start]->claim.verdict;
+    name_rules_canonical(refused[start]->said, r->name);
+    for (end = start + 1;
+         end < count && refused[end]->claim.verdict == r->verdict &&
+         name_rules_compare(refused[end]->said, refused[start]->said) == 0;
+         end++)
+      ;
+    if (s->refusal_count == 0 || bsearch(r, s->refusals, s->refusal_count,
+                                         sizeof(*r), compare_refusal) == NULL)
+      warn_group(n, s, refused + start, end - start);
+  }
+  free(s->refusals);
+  s->refusals = now;
+  s->refusal_count = kept;
+}
+
+/* Warns, source by source, about the verdicts of a judgement. candidates
+ * are in rank order, so each source's are together; order has room for
+ * as many pointers. */
+static void warn_verdicts(struct names *n, struct candidate *candidates,
+                          struct candidate **order) {
+  struct candidate *c = candidates;
+  for (size_t i = 0; i < n->source_count; i++) {
+    size_t refused = 0;
+    for (size_t k = 0; k < n->sources[i].count; k++, c++)
+      if (worth_a_warning(c))
+        order[refused++] = c;
+    qsort(order, refused, sizeof(*order), by_verdict_name_rank);
+    warn_source(n, &n->sources[i], order, refused);
+  }
+}
+
+/* Judges every source's names and indexes those used by address. Returns
+ * 0, or -1 when out of memory: then no host has a name until a later
+ * rebuild succeeds (the old index may point into pools that are gone). */
 static int build_index(struct names *n) {
   size_t total = 0, rank = 0, kept = 0;
   for (size_t i = 0; i < n->source_count; i++)
@@ -180,7 +395,15 @@ static int build_index(struct names *n) {
   free(n->index);
   n->index = malloc((total ? total : 1) * sizeof(*n->index));
   n->index_count = 0;
-  if (n->index == NULL) {
+  size_t room = total ? total : 1;
+  struct candidate *candidates = malloc(room * sizeof(*candidates));
+  struct name_claim **claims = malloc(room * sizeof(*claims));
+  struct candidate **order = malloc(room * sizeof(*order));
+  if (n->index == NULL || candidates == NULL || claims == NULL ||
+      order == NULL) {
+    free(candidates);
+    free(claims);
+    free(order);
     if (!n->warned_memory)
       n->log(LOG_ERR, "out of memory: hosts go by their addresses until "
                       "their names fit again");
@@ -191,18 +414,38 @@ static int build_index(struct names *n) {
   for (size_t i = 0; i < n->source_count; i++) {
     const struct source *s = &n->sources[i];
     for (const struct name_entry *e = s->entries; e < s->entries + s->count;
-         e++, rank++)
-      n->index[rank] = (struct index_entry){.addr = e->addr,
-                                            .family = e->family,
-                                            .rank = (uint32_t)rank,
-                                            .name = s->pool + e->name};
+         e++, rank++) {
+      candidates[rank] = (struct candidate){
+          .claim = {.name = s->pool + e->name,
+                    .client = e->client == TRUSTED ? NULL : s->pool + e->client,
+                    .rank = (uint32_t)rank,
+                    .verdict = e->fault},
+          .entry = e,
+          .said = s->pool + e->name};
+      claims[rank] = &candidates[rank].claim;
+    }
   }
-  qsort(n->index, total, sizeof(*n->index), compare_rank);
+  name_rules_judge(claims, total);
+  for (size_t i = 0; i < total; i++) {
+    const struct candidate *c = &candidates[i];
+    if (name_is_used(c->claim.verdict))
+      n->index[kept++] = (struct index_entry){.addr = c->entry->addr,
+                                              .family = c->entry->family,
+                                              .rank = c->claim.rank,
+                                              .name = c->claim.name};
+  }
+  qsort(n->index, kept, sizeof(*n->index), compare_rank);
+  total = kept;
+  kept = 0;
   for (size_t i = 0; i < total; i++)
     if (kept == 0 || compare_address(&n->index[kept - 1], &n->index[i]) != 0)
       n->index[kept++] = n->index[i];
   n->index_count = kept;
   n->warned_memory = false;
+  warn_verdicts(n, candidates, order);
+  free(candidates);
+  free(claims);
+  free(order);
   return 0;
 }
 
@@ -226,6 +469,7 @@ void names_free(struct names *n) {
   for (size_t i = 0; i < n->source_count; i++) {
     source_clear(&n->sources[i]);
     free(n->sources[i].path);
+    free(n->sources[i].refusals);
   }
   free(n->sources);
   free(n->index);
@@ -241,7 +485,7 @@ int names_add(struct names *n, const char *address, const char *name) {
     return -1;
   }
   names_make_safe(name, safe);
-  int rc = source_add(&n->sources[0], family, &addr, safe);
+  int rc = source_add(&n->sources[0], family, &addr, safe, NAME_USED, NULL);
   return build_index(n) < 0 ? -1 : rc;
 }
 
@@ -271,14 +515,19 @@ int names_add_file(struct names *n, const char *path) {
  *
  * An /etc/hosts line starts with an address; a lease line with its expiry
  * in seconds since the epoch (0: never). dnsmasq writes '*' where a client
- * sent no name, and drops expired leases itself: expiry is not checked. */
-enum line_kind { LINE_NOTHING, LINE_NAME, LINE_BAD };
+ * sent no name, and drops expired leases itself: expiry is not checked.
+ * An /etc/hosts line is the administrator's; a lease line's name is its
+ * client's claim (name_rules.h). dnsmasq keeps a client's name to one
+ * legal DNS label, so no client can write a line of its own. */
+enum line_kind { LINE_NOTHING, LINE_NAME, LINE_LEASE, LINE_BAD };
 
 struct line {
   uint8_t family;
   union ct_addr addr;
   char name[NAMES_SIZE];
-  char why[NAMES_SIZE + 160]; /* LINE_BAD */
+  enum name_verdict fault;       /* LINE_LEASE: the name's own */
+  char client[NAME_CLIENT_SIZE]; /* LINE_LEASE */
+  char why[NAMES_SIZE + 160];    /* LINE_BAD */
 };
 
 #define LINE_FIELDS 5
@@ -306,16 +555,31 @@ static bool all_digits(const char *text) {
   return true;
 }
 
-/* Takes name as the line's name, or says why it cannot be one. */
+/* Takes name as an /etc/hosts line's name, or says why it cannot be one. */
 static enum line_kind line_name(const char *name, struct line *out) {
   const char *why = names_check(name);
   if (why != NULL) {
-    snprintf(out->why, sizeof(out->why), "names \"%.*s\", but a host needs %s",
-             NAMES_MAX_LEN, name, why);
+    char safe[NAMES_SIZE];
+    names_make_safe(name, safe);
+    snprintf(out->why, sizeof(out->why), "names \"%s\", but a host needs %s",
+             safe, why);
     return LINE_BAD;
   }
   names_make_safe(name, out->name);
   return LINE_NAME;
+}
+
+/* Takes a lease line's name, with its client and its own fault: the
+ * judgement of all names decides, and warns, whether it is used. */
+static enum line_kind lease_name(char *field[LINE_FIELDS], size_t n,
+                                 struct line *out) {
+  if (strcmp(field[3], "*") == 0)
+    return LINE_NOTHING;
+  name_rules_client(out->family == AF_INET ? field[1] : NULL,
+                    n > 4 ? field[4] : NULL, field[2], out->client);
+  out->fault = name_rules_check(field[3]);
+  names_make_safe(field[3], out->name);
+  return LINE_LEASE;
 }
 
 static enum line_kind parse_line(char *text, struct line *out) {
@@ -333,7 +597,7 @@ static enum line_kind parse_line(char *text, struct line *out) {
     return LINE_NOTHING;
   if (n >= 4 && all_digits(field[0]) &&
       parse_address(field[2], &out->family, &out->addr))
-    return strcmp(field[3], "*") == 0 ? LINE_NOTHING : line_name(field[3], out);
+    return lease_name(field, n, out);
   snprintf(out->why, sizeof(out->why),
            "is neither an /etc/hosts line (address, names) nor a dnsmasq "
            "lease line (expiry, MAC or IAID, address, name, client ID)");
@@ -366,7 +630,12 @@ static int read_lines(struct names *n, struct source *s, FILE *f,
     number++;
     switch (parse_line(text, &line)) {
     case LINE_NAME:
-      rc = source_add(fresh, line.family, &line.addr, line.name);
+      rc = source_add(fresh, line.family, &line.addr, line.name, NAME_USED,
+                      NULL);
+      break;
+    case LINE_LEASE:
+      rc = source_add(fresh, line.family, &line.addr, line.name, line.fault,
+                      line.client);
       break;
     case LINE_BAD:
       if (bad++ == 0) {

@@ -39,6 +39,7 @@ CASES=(
   'non-boolean EnableAccounting|EnableAccounting 1|EnableAccounting|1'
   'HostName address that does not parse|HostName "192.168.77.300" "laptop"|HostName|192.168.77.300'
   'HostName naming a host after a ctflow instance|HostName "192.168.77.11" "total"|HostName|total'
+  'HostName naming a host like an address, with dashes for dots|HostName "192.168.77.11" "192-168-77-12"|HostName|192-168-77-12'
   'relative HostsFile path|HostsFile "dhcp.leases"|HostsFile|dhcp.leases'
   'unknown Protocol|Protocol "tcpp"|Protocol|tcpp'
   'Protocol number beyond 255|Protocol 256|Protocol|256'

@@ -654,8 +654,9 @@ START_TEST(an_entry_that_comes_to_match_is_counted_whole_from_then) {
 }
 END_TEST
 
-/* Makes the selection of the Host texts given, up to NULL. */
-static void select_hosts(bool ignore_selected, ...) {
+/* Makes the selection of the Host texts given, up to NULL. (int: va_start
+ * wants a type that argument promotion leaves alone.) */
+static void select_hosts(int ignore_selected, ...) {
   va_list ap;
   selection = host_select_new();
   ck_assert_ptr_nonnull(selection);
@@ -663,7 +664,7 @@ static void select_hosts(bool ignore_selected, ...) {
   for (const char *t; (t = va_arg(ap, const char *));)
     ck_assert_int_eq(host_select_add(selection, t), 0);
   va_end(ap);
-  host_select_ignore_selected(selection, ignore_selected);
+  host_select_ignore_selected(selection, ignore_selected != 0);
   acct.hosts.select = selection;
 }
 

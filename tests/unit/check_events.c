@@ -6,6 +6,7 @@
 #include "namespaces.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -21,11 +22,14 @@
 static int table_ns;
 static struct fairlock lock;
 static struct events *events;
-static atomic_int destroyed; /* DESTROY events counted */
+static atomic_int destroyed;    /* DESTROY events counted */
+static useconds_t count_slowly; /* what counting one event takes */
 
 static void on_destroy(const struct ct_entry *e, void *arg) {
   (void)e;
   (void)arg;
+  if (count_slowly)
+    usleep(count_slowly);
   destroyed++;
 }
 
@@ -41,6 +45,7 @@ static struct events_config config(size_t buffer) {
 static void setup(void) {
   logs_clear();
   destroyed = 0;
+  count_slowly = 0;
   table_ns = netns_fresh();
   int saved;
   ck_assert_int_eq(netns_enter(table_ns, &saved), 0);
@@ -78,6 +83,42 @@ START_TEST(catching_up_counts_every_event_queued_before_it) {
   fairlock_release(&lock);
   ck_assert_int_eq(events_catch_up(events), 0);
   ck_assert_int_eq(destroyed, 20);
+}
+END_TEST
+
+static atomic_bool flooding;
+
+/* Ends entries for 3 s, in the namespace of the test (arg). */
+static void *flood(void *arg) {
+  int saved;
+  ck_assert_int_eq(netns_enter(*(int *)arg, &saved), 0);
+  close(saved);
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (int i = 0;; i++) {
+    struct table_tuple t = udp(i % 20000);
+    table_load(&t, 0, 0);
+    table_delete(&t);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec - start.tv_sec >= 3)
+      break;
+  }
+  flooding = false;
+  return NULL;
+}
+
+/* Events come faster than they are counted: catching up reads up to its
+ * marker, not until the queue is empty, which it never is meanwhile. */
+START_TEST(catching_up_during_a_flood_returns_before_the_flood_ends) {
+  count_slowly = 2000;
+  flooding = true;
+  pthread_t t;
+  ck_assert_int_eq(pthread_create(&t, NULL, flood, &table_ns), 0);
+  usleep(300000);
+  ck_assert_int_eq(events_catch_up(events), 0);
+  bool returned_during_the_flood = flooding;
+  pthread_join(t, NULL);
+  ck_assert(returned_during_the_flood);
 }
 END_TEST
 
@@ -205,8 +246,10 @@ static Suite *events_suite(void) {
   Suite *s = suite_create("events");
   TCase *k = tcase_create("kernel");
   tcase_add_checked_fixture(k, setup, teardown);
+  tcase_set_timeout(k, 20);
   tcase_add_test(k, catching_up_counts_every_event_queued_before_it);
   tcase_add_test(k, the_reader_counts_events_between_catch_ups);
+  tcase_add_test(k, catching_up_during_a_flood_returns_before_the_flood_ends);
   tcase_add_test(k, a_destroy_event_another_process_forged_is_not_counted);
   tcase_add_test(k, an_overflow_is_counted_and_later_events_are_still_counted);
   tcase_add_test(k, a_reader_that_fails_says_so_and_is_counted);

@@ -62,12 +62,17 @@ static const char *name_of(const char *text) {
 #define ck_assert_name(address, want) ck_assert_pstr_eq(name_of(address), want)
 
 /* A dnsmasq lease file as OpenWrt keeps it: IPv4 leases, then the
- * server's DUID and IPv6 leases. */
+ * server's DUID and IPv6 leases. The laptop is dual-stack: its DHCPv6 DUID
+ * (a DUID-LLT: type 1, Ethernet, a time, its MAC) is made of its MAC. */
 #define LEASES                                                                 \
   "1764201600 3c:22:fb:12:34:56 " LAPTOP " laptop 01:3c:22:fb:12:34:56\n"      \
   "1764205200 a4:83:e7:ab:cd:ef " PHONE " phone *\n"                           \
   "duid 00:01:00:01:2c:8e:1a:7b:02:00:00:00:00:01\n"                           \
-  "1764201600 1234567 " LAPTOP6 " laptop 00:01:00:01:2c:8e:aa:bb:3c:22\n"
+  "1764201600 1234567 " LAPTOP6                                                \
+  " laptop 00:01:00:01:2c:8e:aa:bb:3c:22:fb:12:34:56\n"
+
+/* An IPv4 lease line of the client with MAC mac, and one with no name. */
+#define LEASE(mac, address, name) "1764201600 " mac " " address " " name " *\n"
 
 /* --- /etc/hosts ----------------------------------------------------------- */
 
@@ -331,15 +336,16 @@ START_TEST(
 }
 END_TEST
 
-START_TEST(a_long_name_is_cut_to_fit_a_plugin_instance) {
-  char longer[300], want[NAMES_MAX_LEN + 1];
-  memset(longer, 'a', sizeof(longer) - 1);
-  longer[sizeof(longer) - 1] = '\0';
-  memset(want, 'a', NAMES_MAX_LEN);
-  want[NAMES_MAX_LEN] = '\0';
-  ck_assert_int_eq(names_add(names, LAPTOP, longer), 0);
-  ck_assert_str_eq(name_of(LAPTOP), want);
-  ck_assert_uint_eq(strlen(name_of(LAPTOP)), 127);
+START_TEST(a_name_longer_than_a_plugin_instance_holds_is_refused_not_cut) {
+  char name[NAMES_MAX_LEN + 2];
+  memset(name, 'a', sizeof(name) - 1);
+  name[sizeof(name) - 1] = '\0'; /* 128 bytes */
+  errno = 0;
+  ck_assert_int_eq(names_add(names, LAPTOP, name), -1);
+  ck_assert_int_eq(errno, EINVAL);
+  name[NAMES_MAX_LEN] = '\0'; /* 127 */
+  ck_assert_int_eq(names_add(names, LAPTOP, name), 0);
+  ck_assert_str_eq(name_of(LAPTOP), name);
 }
 END_TEST
 
@@ -364,10 +370,38 @@ START_TEST(ctflows_own_plugin_instances_are_refused_as_names) {
 }
 END_TEST
 
-START_TEST(an_ipv4_address_or_nothing_is_refused_as_a_name) {
-  ck_assert_ptr_nonnull(names_check(SERVER));
-  ck_assert_ptr_nonnull(names_check(""));
-  ck_assert_ptr_null(names_check(LAPTOP6)); /* it becomes 2001_db8_1__23 */
+START_TEST(
+    ctflows_own_plugin_instances_in_any_case_or_punctuation_are_refused) {
+  const char *own[] = {"TOTAL", "Other.", "_kernel_", "Self", "-flows"};
+  for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+    ck_assert_msg(names_check(own[i]) != NULL, "\"%s\" is accepted", own[i]);
+  ck_assert_ptr_null(names_check("other-phone"));
+}
+END_TEST
+
+START_TEST(an_address_in_any_writers_spelling_is_refused_as_a_name) {
+  /* Graphite writes both 2001:db8:1::23 and 2001_db8_1__23 as the latter. */
+  const char *address[] = {
+      SERVER,          "192_168_1_10",   "192-168-1-10",
+      LAPTOP6,         "2001_db8_1__23", "2001-DB8-1--23",
+      "fd00--1",       "FD00__1",        "__ffff_192_168_1_4",
+      "__ffff_1_2_3_4"};
+  for (size_t i = 0; i < sizeof(address) / sizeof(address[0]); i++)
+    ck_assert_msg(names_check(address[i]) != NULL, "\"%s\" is accepted",
+                  address[i]);
+  /* Near misses are names: no address prints as these. */
+  const char *name[] = {"192_168_1_300", "192_168_01_4", "fd00___1",
+                        "cafe",          "1_2_3",        "2001_db8_1_23"};
+  for (size_t i = 0; i < sizeof(name) / sizeof(name[0]); i++)
+    ck_assert_msg(names_check(name[i]) == NULL, "\"%s\" is refused", name[i]);
+}
+END_TEST
+
+START_TEST(a_name_without_a_letter_or_digit_is_refused) {
+  const char *bad[] = {"",  "..",   "/",        "___",
+                       "-", "\"\"", "\x01\x02", "\xc3\xa9"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    ck_assert_msg(names_check(bad[i]) != NULL, "name %zu is accepted", i);
 }
 END_TEST
 
@@ -386,6 +420,298 @@ START_TEST(a_relative_hosts_file_path_is_refused) {
   ck_assert_int_eq(names_add_file(names, "dhcp.leases"), -1);
   ck_assert_int_eq(errno, EINVAL);
   ck_assert_int_eq(names_add_file(names, "/tmp/dhcp.leases"), 0);
+}
+END_TEST
+
+/* --- hostile leases: a lease name is its client's claim ------------------ */
+
+/* Three clients of the café, by MAC. */
+#define MAC_A "02:00:00:00:00:0a"
+#define MAC_B "02:00:00:00:00:0b"
+#define MAC_C "02:00:00:00:00:0c"
+
+START_TEST(a_lease_name_equal_to_a_host_name_option_is_not_used) {
+  ck_assert_int_eq(names_add(names, SERVER, "nas"), 0);
+  write_file("dhcp.leases", LEASE(MAC_A, PHONE, "nas"));
+  use_file("dhcp.leases");
+  ck_assert_name(PHONE, NULL);
+  ck_assert_name(SERVER, "nas");
+}
+END_TEST
+
+START_TEST(a_lease_name_equal_to_a_host_name_in_another_case_is_not_used) {
+  ck_assert_int_eq(names_add(names, SERVER, "nas"), 0);
+  write_file("dhcp.leases",
+             LEASE(MAC_A, PHONE, "NAS") LEASE(MAC_B, LAPTOP, "Nas"));
+  use_file("dhcp.leases");
+  ck_assert_name(PHONE, NULL);
+  ck_assert_name(LAPTOP, NULL);
+}
+END_TEST
+
+START_TEST(a_lease_name_equal_to_an_etc_hosts_name_is_not_used) {
+  /* The host the hosts file names need not be there: its name is its. */
+  write_file("hosts", "192.168.1.200 printer\n");
+  write_file("dhcp.leases", LEASE(MAC_A, PHONE, "Printer"));
+  ck_assert_int_eq(names_add_file(names, path_of("dhcp.leases")), 0);
+  use_file("hosts");
+  ck_assert_name(PHONE, NULL);
+  ck_assert_name("192.168.1.200", "printer");
+}
+END_TEST
+
+START_TEST(a_lease_name_equal_to_a_hosts_line_of_its_own_file_is_not_used) {
+  write_file("mixed", LEASE(MAC_A, PHONE, "server") SERVER " server\n");
+  use_file("mixed");
+  ck_assert_name(PHONE, NULL);
+  ck_assert_name(SERVER, "server");
+}
+END_TEST
+
+START_TEST(a_lease_name_two_clients_claim_names_neither) {
+  write_file("dhcp.leases",
+             LEASE(MAC_A, PHONE, "iPhone") LEASE(MAC_B, LAPTOP, "iPhone")
+                 LEASE(MAC_C, SERVER, "ipad"));
+  use_file("dhcp.leases");
+  ck_assert_name(PHONE, NULL);
+  ck_assert_name(LAPTOP, NULL);
+  ck_assert_name(SERVER, "ipad");
+}
+END_TEST
+
+START_TEST(the_first_line_of_two_clients_with_one_name_does_not_win) {
+  write_file("dhcp.leases",
+             LEASE(MAC_B, LAPTOP, "iPhone") LEASE(MAC_A, PHONE, "iPhone"));
+  use_file("dhcp.leases");
+  ck_assert_name(LAPTOP, NULL);
+  ck_assert_name(PHONE, NULL);
+}
+END_TEST
+
+START_TEST(names_of_two_clients_that_differ_in_case_or_punctuation_are_one) {
+  write_file("dhcp.leases", LEASE(MAC_A, PHONE, "anna-phone")
+                                LEASE(MAC_B, LAPTOP, "Anna.Phone")
+                                    LEASE(MAC_C, SERVER, "anna_phone"));
+  use_file("dhcp.leases");
+  ck_assert_name(PHONE, NULL);
+  ck_assert_name(LAPTOP, NULL);
+  ck_assert_name(SERVER, NULL);
+}
+END_TEST
+
+START_TEST(names_of_two_clients_that_differ_only_in_non_ascii_bytes_are_one) {
+  /* "Café" and "Cafè": each non-ASCII byte becomes '_'. */
+  write_file("dhcp.leases", LEASE(MAC_A, PHONE, "Caf\xc3\xa9")
+                                LEASE(MAC_B, LAPTOP, "Caf\xc3\xa8"));
+  use_file("dhcp.leases");
+  ck_assert_name(PHONE, NULL);
+  ck_assert_name(LAPTOP, NULL);
+}
+END_TEST
+
+/* Writes into name a name of length bytes: 'a's, then tail. */
+static void long_name(char *name, size_t length, const char *tail) {
+  memset(name, 'a', length);
+  memcpy(name + length - strlen(tail), tail, strlen(tail));
+  name[length] = '\0';
+}
+
+START_TEST(two_lease_names_equal_in_their_first_127_bytes_name_neither) {
+  char first[301], second[301], leases[1024];
+  long_name(first, 300, "first");
+  long_name(second, 300, "second");
+  snprintf(leases, sizeof(leases),
+           LEASE(MAC_A, PHONE, "%s") LEASE(MAC_A, LAPTOP, "%s"), first, second);
+  write_file("dhcp.leases", leases);
+  use_file("dhcp.leases");
+  ck_assert_name(PHONE, NULL);
+  ck_assert_name(LAPTOP, NULL);
+}
+END_TEST
+
+START_TEST(a_lease_name_of_128_bytes_is_not_cut_but_not_used) {
+  char name[129], leases[512];
+  long_name(name, 128, "z");
+  snprintf(leases, sizeof(leases), LEASE(MAC_A, PHONE, "%s"), name);
+  write_file("dhcp.leases", leases);
+  use_file("dhcp.leases");
+  ck_assert_name(PHONE, NULL);
+}
+END_TEST
+
+START_TEST(a_lease_name_that_reads_as_an_address_is_not_used) {
+  /* Each the Graphite path of an unnamed host: 192.168.1.4, fd00::1,
+   * 2001:db8:1::23 (Graphite writes '.' and ':' as '_'). */
+  write_file("dhcp.leases",
+             LEASE(MAC_A, "192.168.1.101", "192_168_1_4")
+                 LEASE(MAC_B, "192.168.1.102", "192-168-1-4")
+                     LEASE(MAC_C, "192.168.1.103", "fd00--1")
+                         LEASE("02:00:00:00:00:0d", "192.168.1.104", "FD00__1")
+                             LEASE("02:00:00:00:00:0e", "192.168.1.105",
+                                   "2001-db8-1--23"));
+  use_file("dhcp.leases");
+  for (int i = 101; i <= 105; i++) {
+    char address[32];
+    snprintf(address, sizeof(address), "192.168.1.%d", i);
+    ck_assert_msg(name_of(address) == NULL, "%s goes by \"%s\"", address,
+                  name_of(address));
+  }
+}
+END_TEST
+
+START_TEST(a_lease_name_of_a_ctflow_instance_in_any_case_is_not_used) {
+  write_file("dhcp.leases",
+             LEASE(MAC_A, PHONE, "TOTAL") LEASE(MAC_B, LAPTOP, "Other.")
+                 LEASE(MAC_C, SERVER, "Flows"));
+  use_file("dhcp.leases");
+  ck_assert_name(PHONE, NULL);
+  ck_assert_name(LAPTOP, NULL);
+  ck_assert_name(SERVER, NULL);
+}
+END_TEST
+
+START_TEST(a_lease_name_without_a_letter_or_digit_is_not_used) {
+  write_file("dhcp.leases", LEASE(MAC_A, PHONE, "..") LEASE(MAC_B, LAPTOP, "/")
+                                LEASE(MAC_C, SERVER, "\"\x01\x7f\""));
+  use_file("dhcp.leases");
+  ck_assert_name(PHONE, NULL);
+  ck_assert_name(LAPTOP, NULL);
+  ck_assert_name(SERVER, NULL);
+}
+END_TEST
+
+START_TEST(
+    control_bytes_quotes_and_slashes_in_a_lease_name_become_underscores) {
+  write_file("dhcp.leases", LEASE(MAC_A, PHONE, "\x1b[31m\"ana\"")
+                                LEASE(MAC_B, LAPTOP, "../../etc/x"));
+  use_file("dhcp.leases");
+  ck_assert_name(PHONE, "__31m_ana_");
+  ck_assert_name(LAPTOP, ".._.._etc_x");
+}
+END_TEST
+
+START_TEST(a_dual_stack_client_with_an_rfc4361_client_id_is_one_host) {
+  /* Its DHCPv4 client ID is 0xff, an IAID, then the DUID (here a DUID-EN,
+   * type 2, which no MAC is part of) that its DHCPv6 lease carries. */
+  write_file("dhcp.leases",
+             "1764201600 3c:22:fb:12:34:56 " LAPTOP
+             " laptop ff:00:00:00:01:00:02:00:00:ab:11:de:ad:be:ef\n"
+             "duid 00:01:00:01:2c:8e:1a:7b:02:00:00:00:00:01\n"
+             "1764201600 1 " LAPTOP6 " laptop 00:02:00:00:ab:11:de:ad:be:ef\n");
+  use_file("dhcp.leases");
+  ck_assert_name(LAPTOP, "laptop");
+  ck_assert_name(LAPTOP6, "laptop");
+}
+END_TEST
+
+START_TEST(a_client_whose_duid_is_not_its_v4_leases_is_another_client) {
+  write_file("dhcp.leases",
+             "1764201600 3c:22:fb:12:34:56 " LAPTOP
+             " laptop ff:00:00:00:01:00:02:00:00:ab:11:de:ad:be:ef\n"
+             "1764201600 1 " LAPTOP6 " laptop 00:02:00:00:ab:11:0b:ad:f0:0d\n");
+  use_file("dhcp.leases");
+  ck_assert_name(LAPTOP, NULL);
+  ck_assert_name(LAPTOP6, NULL);
+}
+END_TEST
+
+START_TEST(one_clients_two_spellings_of_its_name_go_out_as_the_first) {
+  write_file("dhcp.leases",
+             "1764201600 3c:22:fb:12:34:56 " LAPTOP " Laptop *\n"
+             "1764201600 1 " LAPTOP6
+             " LAPTOP 00:01:00:01:2c:8e:aa:bb:3c:22:fb:12:34:56\n");
+  use_file("dhcp.leases");
+  ck_assert_name(LAPTOP, "Laptop");
+  ck_assert_name(LAPTOP6, "Laptop");
+}
+END_TEST
+
+START_TEST(a_refused_lease_name_leaves_its_address_to_a_later_file) {
+  write_file("dhcp.leases", LEASE(MAC_A, PHONE, "TOTAL"));
+  write_file("hosts", PHONE " till\n");
+  ck_assert_int_eq(names_add_file(names, path_of("dhcp.leases")), 0);
+  use_file("hosts");
+  ck_assert_name(PHONE, "till");
+}
+END_TEST
+
+START_TEST(a_refused_lease_name_is_warned_about_saying_why_and_what_instead) {
+  write_file("dhcp.leases",
+             LEASE(MAC_A, PHONE, "iPhone") LEASE(MAC_B, LAPTOP, "iPhone"));
+  use_file("dhcp.leases");
+  ck_assert_int_eq(warnings, 1);
+  ck_assert_ptr_nonnull(strstr(last_warning, path_of("dhcp.leases")));
+  ck_assert_ptr_nonnull(strstr(last_warning, "2 clients call themselves "
+                                             "\"iPhone\" (" PHONE ", " LAPTOP
+                                             "): they go by their addresses"));
+}
+END_TEST
+
+START_TEST(a_lease_name_refused_again_on_later_reads_is_warned_about_once) {
+  write_file("dhcp.leases", LEASE(MAC_A, PHONE, "nas"));
+  ck_assert_int_eq(names_add(names, SERVER, "NAS"), 0);
+  use_file("dhcp.leases");
+  ck_assert_int_eq(warnings, 1);
+  ck_assert_ptr_nonnull(strstr(last_warning, "\"nas\" (" PHONE));
+  ck_assert_ptr_nonnull(strstr(last_warning, "HostName"));
+  /* dnsmasq renews: the file is written again, the claim stays. */
+  write_file("dhcp.leases", "1764209999 " MAC_A " " PHONE " nas *\n");
+  names_refresh(names);
+  write_file("dhcp.leases", "1764219999 " MAC_A " " PHONE " nas *\n"
+                            "1764219999 " MAC_B " " LAPTOP " laptop *\n");
+  names_refresh(names);
+  ck_assert_name(LAPTOP, "laptop");
+  ck_assert_int_eq(warnings, 1);
+}
+END_TEST
+
+START_TEST(a_refusal_that_ends_and_comes_back_is_warned_about_again) {
+  write_file("dhcp.leases", LEASE(MAC_A, PHONE, "TOTAL"));
+  use_file("dhcp.leases");
+  write_file("dhcp.leases", LEASE(MAC_A, PHONE, "phone"));
+  names_refresh(names);
+  write_file("dhcp.leases", LEASE(MAC_A, PHONE, "Total"));
+  names_refresh(names);
+  ck_assert_int_eq(warnings, 2);
+  ck_assert_ptr_nonnull(strstr(last_warning, "\"Total\""));
+}
+END_TEST
+
+START_TEST(a_refused_name_its_host_goes_by_anyway_is_not_warned_about) {
+  /* The NAS's own lease claims the name its hosts line gives it. */
+  write_file("hosts", SERVER " nas\n");
+  write_file("dhcp.leases", LEASE(MAC_A, SERVER, "nas"));
+  ck_assert_int_eq(names_add_file(names, path_of("hosts")), 0);
+  use_file("dhcp.leases");
+  ck_assert_name(SERVER, "nas");
+  ck_assert_int_eq(warnings, 0);
+}
+END_TEST
+
+/* --- the administrator's names -------------------------------------------- */
+
+START_TEST(
+    two_names_that_differ_in_case_are_one_series_spelled_as_given_first) {
+  ck_assert_int_eq(names_add(names, LAPTOP, "NAS"), 0);
+  write_file("hosts", SERVER " nas\n" PHONE " N.A.S\n");
+  use_file("hosts");
+  ck_assert_name(LAPTOP, "NAS");
+  ck_assert_name(SERVER, "NAS");
+  ck_assert_name(PHONE, "N.A.S"); /* n_a_s: another name */
+  ck_assert_int_eq(warnings, 1);
+  ck_assert_ptr_nonnull(strstr(last_warning, "\"nas\" (" SERVER));
+  names_refresh(names);
+  write_file("hosts", SERVER " nas\n");
+  names_refresh(names);
+  ck_assert_int_eq(warnings, 1);
+}
+END_TEST
+
+START_TEST(two_host_name_options_that_differ_in_punctuation_are_one_series) {
+  ck_assert_int_eq(names_add(names, LAPTOP, "front-desk"), 0);
+  ck_assert_int_eq(names_add(names, SERVER, "front.desk"), 0);
+  ck_assert_name(LAPTOP, "front-desk");
+  ck_assert_name(SERVER, "front-desk");
 }
 END_TEST
 
@@ -446,13 +772,72 @@ static Suite *names_suite(void) {
   tcase_add_test(
       name,
       characters_other_than_letters_digits_dot_dash_underscore_become_underscores);
-  tcase_add_test(name, a_long_name_is_cut_to_fit_a_plugin_instance);
+  tcase_add_test(name,
+                 a_name_longer_than_a_plugin_instance_holds_is_refused_not_cut);
   tcase_add_test(name, two_addresses_may_carry_the_same_name);
   tcase_add_test(name, ctflows_own_plugin_instances_are_refused_as_names);
-  tcase_add_test(name, an_ipv4_address_or_nothing_is_refused_as_a_name);
+  tcase_add_test(
+      name,
+      ctflows_own_plugin_instances_in_any_case_or_punctuation_are_refused);
+  tcase_add_test(name, an_address_in_any_writers_spelling_is_refused_as_a_name);
+  tcase_add_test(name, a_name_without_a_letter_or_digit_is_refused);
   tcase_add_test(name, a_host_name_address_that_does_not_parse_is_refused);
   tcase_add_test(name, a_relative_hosts_file_path_is_refused);
   suite_add_tcase(s, name);
+
+  TCase *hostile = tcase_create("hostile leases");
+  tcase_add_checked_fixture(hostile, setup, teardown);
+  tcase_add_test(hostile, a_lease_name_equal_to_a_host_name_option_is_not_used);
+  tcase_add_test(hostile,
+                 a_lease_name_equal_to_a_host_name_in_another_case_is_not_used);
+  tcase_add_test(hostile, a_lease_name_equal_to_an_etc_hosts_name_is_not_used);
+  tcase_add_test(
+      hostile, a_lease_name_equal_to_a_hosts_line_of_its_own_file_is_not_used);
+  tcase_add_test(hostile, a_lease_name_two_clients_claim_names_neither);
+  tcase_add_test(hostile,
+                 the_first_line_of_two_clients_with_one_name_does_not_win);
+  tcase_add_test(
+      hostile, names_of_two_clients_that_differ_in_case_or_punctuation_are_one);
+  tcase_add_test(
+      hostile,
+      names_of_two_clients_that_differ_only_in_non_ascii_bytes_are_one);
+  tcase_add_test(hostile,
+                 two_lease_names_equal_in_their_first_127_bytes_name_neither);
+  tcase_add_test(hostile, a_lease_name_of_128_bytes_is_not_cut_but_not_used);
+  tcase_add_test(hostile, a_lease_name_that_reads_as_an_address_is_not_used);
+  tcase_add_test(hostile,
+                 a_lease_name_of_a_ctflow_instance_in_any_case_is_not_used);
+  tcase_add_test(hostile, a_lease_name_without_a_letter_or_digit_is_not_used);
+  tcase_add_test(
+      hostile,
+      control_bytes_quotes_and_slashes_in_a_lease_name_become_underscores);
+  tcase_add_test(hostile,
+                 a_dual_stack_client_with_an_rfc4361_client_id_is_one_host);
+  tcase_add_test(hostile,
+                 a_client_whose_duid_is_not_its_v4_leases_is_another_client);
+  tcase_add_test(hostile,
+                 one_clients_two_spellings_of_its_name_go_out_as_the_first);
+  tcase_add_test(hostile,
+                 a_refused_lease_name_leaves_its_address_to_a_later_file);
+  tcase_add_test(
+      hostile,
+      a_refused_lease_name_is_warned_about_saying_why_and_what_instead);
+  tcase_add_test(
+      hostile, a_lease_name_refused_again_on_later_reads_is_warned_about_once);
+  tcase_add_test(hostile,
+                 a_refusal_that_ends_and_comes_back_is_warned_about_again);
+  tcase_add_test(hostile,
+                 a_refused_name_its_host_goes_by_anyway_is_not_warned_about);
+  suite_add_tcase(s, hostile);
+
+  TCase *admin = tcase_create("the administrator's names");
+  tcase_add_checked_fixture(admin, setup, teardown);
+  tcase_add_test(
+      admin,
+      two_names_that_differ_in_case_are_one_series_spelled_as_given_first);
+  tcase_add_test(
+      admin, two_host_name_options_that_differ_in_punctuation_are_one_series);
+  suite_add_tcase(s, admin);
   return s;
 }
 
