@@ -19,10 +19,8 @@ int accounting_init(struct accounting *a, const struct localnet *local,
   }
   /* IPv4 hosts are as many as the IPv4 networks hold (a /24: 256), while
    * anyone on an IPv6 /64 can send from 2^64 addresses of it: keep the
-   * room each family's networks need, up to half of MaxHosts, from the
-   * other family. */
-  hosts_reserve(&a->hosts, localnet_addresses(local, AF_INET, max_hosts),
-                localnet_addresses(local, AF_INET6, max_hosts));
+   * IPv4 networks' room, up to half of MaxHosts, from IPv6 hosts. */
+  hosts_reserve_ipv4(&a->hosts, localnet_addresses(local, AF_INET, max_hosts));
   return 0;
 }
 

@@ -56,7 +56,7 @@ struct self_stats {
   uint64_t events_dropped; /* events not counted: tombstones were full */
   uint64_t event_reader_failures; /* 1 once the event reader has stopped */
   /* Hosts refused a bucket, each once a read: for want of MaxNewHosts, and
-   * for want of room (MaxHosts, their family's share). */
+   * for want of room (MaxHosts, the IPv6 share). */
   uint64_t hosts_deferred, hosts_no_room;
   uint64_t flow_keys_evicted; /* to make room for heavier ones */
 };

@@ -28,7 +28,7 @@ static size_t index_size_for(size_t max_hosts) {
 int hosts_init(struct hosts *h, size_t max_hosts) {
   *h = (struct hosts){.max_hosts = max_hosts,
                       .max_new = HOSTS_MAX_NEW,
-                      .family_max = {max_hosts, max_hosts},
+                      .v6_max = max_hosts,
                       .forget_after = HOSTS_FORGET_AFTER,
                       .capacity = 16};
   h->index_mask = index_size_for(max_hosts) - 1;
@@ -52,10 +52,9 @@ void hosts_free(struct hosts *h) {
   *h = (struct hosts){0};
 }
 
-void hosts_reserve(struct hosts *h, size_t v4, size_t v6) {
+void hosts_reserve_ipv4(struct hosts *h, size_t v4) {
   size_t half = h->max_hosts / 2;
-  h->family_max[HOST_V6] = h->max_hosts - (v4 < half ? v4 : half);
-  h->family_max[HOST_V4] = h->max_hosts - (v6 < half ? v6 : half);
+  h->v6_max = h->max_hosts - (v4 < half ? v4 : half);
 }
 
 struct host_stats *hosts_total(struct hosts *h) {
@@ -102,7 +101,7 @@ static enum host_family host_family_of(uint8_t family) {
  * NULL when a host of family f may have a new bucket. */
 static uint64_t *refusal(struct hosts *h, enum host_family f) {
   if (h->count - FIXED_BUCKETS >= h->max_hosts ||
-      h->family_count[f] >= h->family_max[f])
+      (f == HOST_V6 && h->v6_count >= h->v6_max))
     return &h->no_room;
   /* The first read admits the hosts already in the table: there is no
    * telling a guest's addresses from the others', and every one of them
@@ -138,7 +137,7 @@ struct host_stats *hosts_find(struct hosts *h, uint8_t family,
   if (b == NULL)
     return hosts_other(h);
   h->index[s] = h->count - 1;
-  h->family_count[f]++;
+  h->v6_count += f == HOST_V6;
   h->admitted[f]++;
   return b;
 }
@@ -167,7 +166,7 @@ static bool busy(const struct host_stats *b) {
 size_t hosts_end_read(struct hosts *h) {
   size_t kept = FIXED_BUCKETS;
   h->buckets[0].carried = h->buckets[1].carried = false;
-  memset(h->family_count, 0, sizeof(h->family_count));
+  h->v6_count = 0;
   memset(h->admitted, 0, sizeof(h->admitted));
   peerset_clear(&h->refused);
   h->first_read_done = true;
@@ -179,7 +178,7 @@ size_t hosts_end_read(struct hosts *h) {
       continue;
     if (kept != i)
       h->buckets[kept] = *b;
-    h->family_count[host_family_of(b->family)]++;
+    h->v6_count += b->family == AF_INET6;
     kept++;
   }
   size_t forgotten = h->count - kept;

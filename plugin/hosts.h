@@ -8,11 +8,12 @@
  * Every bucket is a set of series for collectd's writers (nine files with
  * rrdtool), and LAN guests choose their addresses: a /64 holds 2^64 IPv6
  * addresses. So a host gets a bucket only within three bounds: max_hosts
- * in all; its family's share (hosts_reserve()), so that IPv6 hosts, which
- * a guest can mint at will, cannot crowd IPv4 hosts out; and max_new new
- * buckets per family between the ends of two reads, except in the first
- * read (the hosts in the table when ctflow starts). A host refused goes to
- * "other" and is asked about again at its next entry: a host refused for
+ * in all; for an IPv6 host, max_hosts less the room kept for IPv4 hosts
+ * (hosts_reserve_ipv4()), so that addresses a guest can mint at will
+ * cannot crowd out IPv4 hosts, which the IPv4 networks bound; and max_new
+ * new buckets per family between the ends of two reads, except in the
+ * first read (the hosts in the table when ctflow starts). A host refused goes
+ * to "other" and is asked about again at its next entry: a host refused for
  * want of max_new gets its bucket at a later read if it is still there. */
 #ifndef CTFLOW_HOSTS_H
 #define CTFLOW_HOSTS_H
@@ -79,13 +80,13 @@ struct hosts {
   /* New buckets per family allowed between the ends of two reads once the
    * first read has ended; HOSTS_MAX_NEW. */
   size_t max_new;
-  size_t family_max[HOST_FAMILIES];   /* hosts_reserve(); max_hosts each */
-  size_t family_count[HOST_FAMILIES]; /* hosts with a bucket, by family */
-  size_t admitted[HOST_FAMILIES];     /* new buckets since a read ended */
+  size_t v6_max;   /* IPv6 hosts at most (hosts_reserve_ipv4()) */
+  size_t v6_count; /* IPv6 hosts with a bucket */
+  size_t admitted[HOST_FAMILIES]; /* new buckets since a read ended */
   bool first_read_done;
   struct peerset refused; /* hosts refused a bucket since a read ended */
   uint64_t deferred;      /* hosts refused for want of max_new */
-  uint64_t no_room; /* hosts refused for want of room (max_hosts, share) */
+  uint64_t no_room; /* hosts refused for want of room (max_hosts, v6_max) */
   /* Host and IgnoreSelected: the hosts that may have a bucket; NULL: all.
    * Not hosts' own. */
   struct host_select *select;
@@ -99,10 +100,9 @@ struct hosts {
 int hosts_init(struct hosts *hosts, size_t max_hosts);
 void hosts_free(struct hosts *hosts);
 
-/* Keeps room for v4 IPv4 hosts and v6 IPv6 hosts, each at most half of
- * max_hosts, that the other family cannot take: IPv6 hosts may hold at
- * most max_hosts less the IPv4 room, and the reverse. */
-void hosts_reserve(struct hosts *hosts, size_t v4, size_t v6);
+/* Keeps room for v4 IPv4 hosts, at most half of max_hosts, that IPv6
+ * hosts cannot take: they may hold max_hosts less that room. */
+void hosts_reserve_ipv4(struct hosts *hosts, size_t v4);
 
 /* Return the fixed buckets. Valid until the next hosts_find() or
  * hosts_end_read(). */

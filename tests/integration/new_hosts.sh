@@ -27,8 +27,8 @@ TESTS_DIR=${TESTS_DIR:-$here/..}
 
 ctfi_require ip nft conntrack iperf3 ping timeout awk "$TOPO_PYTHON"
 
-PREFIX=ctfn-$$-
-WORK=$(mktemp -d /tmp/ctfn-new_hosts.XXXXXX)
+PREFIX=ctfm-$$-
+WORK=$(mktemp -d /tmp/ctfm-new_hosts.XXXXXX)
 ctfi_traps_topology
 
 MAX_HOSTS=200
@@ -112,6 +112,15 @@ value_before() {
     awk -v t="$2" '$1 < t - 0.3 { v = $2 } END { print v }'
 }
 
+# Prints how many ctflow reads wrote their lines after EPOCH and before
+# the read at EPOCH2: a host whose first line is at EPOCH2 got its series
+# at the first read after EPOCH when 0, at the second when 1 (a read may
+# have dumped the table before EPOCH and written after it).
+reads_between() {
+  csv_values "$WORK" ctflow-self/count-flows |
+    awk -v a="$1" -v b="$2" '$1 > a && $1 < b - 0.3 { n++ } END { print n + 0 }'
+}
+
 # Prints the most new instances of column N (2: IPv4, 3: IPv6) any read
 # after the first made, and when.
 most_after_first() {
@@ -179,16 +188,18 @@ v6_instances=$(grep -v unmatched "$WORK/new" | awk '{ n += $3 } END { print n + 
 ctfi_check "IPv6 hosts got $v6_instances instances in all: MaxHosts $MAX_HOSTS less the IPv4 room, $V6_SHARE" \
   test "$v6_instances" = "$V6_SHARE"
 
-h2_first=$(csv_time_of "$WORK" "ctflow-$H2/if_octets" 1 || echo none)
-ctfi_check "h2's IPv4 series began within 2.5 s of its first packet ($h2_at; first line $h2_first)" \
-  awk -v f="$h2_first" -v t="$h2_at" 'BEGIN { exit !(f != "none" && f >= t && f - t < 2.5) }'
+h2_first=$(csv_time_of "$WORK" "ctflow-$H2/if_octets" 1 || echo 0)
+h2_late=$(reads_between "$h2_at" "$h2_first")
+ctfi_check "h2's IPv4 series began at the first or second read after its first packet ($h2_at; first line $h2_first, $h2_late reads between)" \
+  awk -v f="$h2_first" -v t="$h2_at" -v n="$h2_late" 'BEGIN { exit !(f > t && n <= 1) }'
 deferred_before=$(value_before ctflow-self/errors-hosts_deferred "$h2_first")
 deferred_then=$(csv_at "$WORK" ctflow-self/errors-hosts_deferred "$h2_first" || echo none)
 ctfi_check "IPv6 hosts were deferred in that same read (errors-hosts_deferred $deferred_before -> $deferred_then)" \
   awk -v a="$deferred_before" -v b="$deferred_then" 'BEGIN { exit !(a != "" && b != "none" && b > a) }'
-h3_first=$(csv_time_of "$WORK" "ctflow-$H3/if_octets" 1 || echo none)
-ctfi_check "h3's IPv4 series began within 2.5 s of its ping, the IPv6 share full ($h3_at; first line $h3_first)" \
-  awk -v f="$h3_first" -v t="$h3_at" 'BEGIN { exit !(f != "none" && f >= t && f - t < 2.5) }'
+h3_first=$(csv_time_of "$WORK" "ctflow-$H3/if_octets" 1 || echo 0)
+h3_late=$(reads_between "$h3_at" "$h3_first")
+ctfi_check "h3's IPv4 series began at the first or second read after its ping, the IPv6 share full ($h3_at; first line $h3_first, $h3_late reads between)" \
+  awk -v f="$h3_first" -v t="$h3_at" -v n="$h3_late" 'BEGIN { exit !(f > t && n <= 1) }'
 deferred=$(csv_last "$WORK" ctflow-self/errors-hosts_deferred || echo 0)
 no_room=$(csv_last "$WORK" ctflow-self/errors-hosts_no_room || echo 0)
 ctfi_check "ctflow-self/errors-hosts_deferred counted deferred hosts ($deferred)" test "$deferred" -gt 0

@@ -505,7 +505,7 @@ START_TEST(max_hosts_0_sends_every_host_to_other) {
 }
 END_TEST
 
-/* MaxNewHosts and the families' shares */
+/* MaxNewHosts and the IPv6 share */
 
 /* One whole read whose dump returns the n entries of es. */
 static void read_all(const struct ct_entry *es, size_t n) {
@@ -589,7 +589,7 @@ START_TEST(the_ipv4_networks_keep_their_room_from_ipv6_hosts) {
 }
 END_TEST
 
-START_TEST(with_the_default_networks_a_family_keeps_half_of_max_hosts) {
+START_TEST(with_the_default_networks_ipv6_hosts_hold_half_of_max_hosts) {
   struct ct_entry es[6];
   localnet_set_default(&local);
   start(8);
@@ -1210,14 +1210,14 @@ static Suite *accounting_suite(void) {
   tcase_add_test(max, max_hosts_0_sends_every_host_to_other);
   suite_add_tcase(s, max);
 
-  TCase *admit = tcase_create("MaxNewHosts and the families' shares");
+  TCase *admit = tcase_create("MaxNewHosts and the IPv6 share");
   tcase_add_checked_fixture(admit, setup, teardown);
   tcase_add_test(admit, the_first_read_gives_every_host_in_the_table_a_bucket);
   tcase_add_test(admit,
                  a_host_deferred_by_max_new_counts_in_other_until_a_later_read);
   tcase_add_test(admit, the_ipv4_networks_keep_their_room_from_ipv6_hosts);
   tcase_add_test(admit,
-                 with_the_default_networks_a_family_keeps_half_of_max_hosts);
+                 with_the_default_networks_ipv6_hosts_hold_half_of_max_hosts);
   suite_add_tcase(s, admit);
 
   TCase *selecting = tcase_create("selecting");

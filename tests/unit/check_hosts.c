@@ -1,5 +1,5 @@
-/* check_hosts.c: the per-host buckets, MaxHosts, MaxNewHosts and the
- * families' shares, peers, and the set that tells peers apart. */
+/* check_hosts.c: the per-host buckets, MaxHosts, MaxNewHosts and the IPv6
+ * share, peers, and the set that tells peers apart. */
 #include <check.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -407,7 +407,7 @@ START_TEST(peers_count_right_in_the_read_after_a_compaction) {
 }
 END_TEST
 
-/* Admission: MaxNewHosts, the families' shares */
+/* Admission: MaxNewHosts, the IPv6 share */
 
 /* Returns the text of the address of the i-th host of the café's IPv6 LAN. */
 static const char *nth_host6(size_t i, char *text, size_t size) {
@@ -521,32 +521,36 @@ END_TEST
 
 START_TEST(ipv6_hosts_hold_at_most_max_hosts_less_the_ipv4_room) {
   start(8);
-  hosts_reserve(&hosts, 3, SIZE_MAX);
+  hosts_reserve_ipv4(&hosts, 3);
   ck_assert_uint_eq(admit(6, 0, 10), 5);
 }
 END_TEST
 
 START_TEST(ipv4_hosts_find_the_room_ipv6_hosts_cannot_take) {
   start(8);
-  hosts_reserve(&hosts, 3, SIZE_MAX);
+  hosts_reserve_ipv4(&hosts, 3);
   admit(6, 0, 10);
   ck_assert_uint_eq(admit(4, 0, 10), 3);
   ck_assert_uint_eq(hosts.count, 2 + 8);
 }
 END_TEST
 
-START_TEST(a_family_keeps_at_most_half_of_max_hosts_from_the_other) {
+/* IPv4 hosts are bounded by the IPv4 networks: the room bounds IPv6
+ * hosts only. */
+START_TEST(the_ipv4_room_is_at_most_half_of_max_hosts_and_binds_ipv6_only) {
   start(8);
-  hosts_reserve(&hosts, SIZE_MAX, SIZE_MAX);
-  ck_assert_uint_eq(admit(4, 0, 10), 4);
+  hosts_reserve_ipv4(&hosts, SIZE_MAX);
   ck_assert_uint_eq(admit(6, 0, 10), 4);
+  start(8);
+  hosts_reserve_ipv4(&hosts, SIZE_MAX);
+  ck_assert_uint_eq(admit(4, 0, 10), 8);
 }
 END_TEST
 
 START_TEST(a_forgotten_ipv6_host_frees_its_place_in_the_ipv6_share) {
   char text[64];
   start(4);
-  hosts_reserve(&hosts, 2, SIZE_MAX);
+  hosts_reserve_ipv4(&hosts, 2);
   hosts.forget_after = 1;
   admit(6, 0, 2);
   hosts_begin_read(&hosts);
@@ -566,7 +570,7 @@ START_TEST(each_host_refused_for_want_of_room_counts_once_a_read) {
   ck_assert_ptr_nonnull(select);
   ck_assert_int_eq(host_select_add(select, "2001:db8:1::/120"), 0);
   start(8);
-  hosts_reserve(&hosts, 3, SIZE_MAX);
+  hosts_reserve_ipv4(&hosts, 3);
   hosts.select = select;
   admit(6, 0, 7);
   admit(6, 5, 2);
@@ -706,8 +710,8 @@ static Suite *hosts_suite(void) {
                  refusals_are_counted_for_a_bounded_number_of_hosts_a_read);
   tcase_add_test(admit, ipv6_hosts_hold_at_most_max_hosts_less_the_ipv4_room);
   tcase_add_test(admit, ipv4_hosts_find_the_room_ipv6_hosts_cannot_take);
-  tcase_add_test(admit,
-                 a_family_keeps_at_most_half_of_max_hosts_from_the_other);
+  tcase_add_test(
+      admit, the_ipv4_room_is_at_most_half_of_max_hosts_and_binds_ipv6_only);
   tcase_add_test(admit,
                  a_forgotten_ipv6_host_frees_its_place_in_the_ipv6_share);
   tcase_add_test(admit, each_host_refused_for_want_of_room_counts_once_a_read);
