@@ -207,6 +207,8 @@ struct collector *collector_new(const struct collector_config *config) {
   if (c->config.forget_after == 0)
     c->config.forget_after = HOSTS_FORGET_AFTER;
   c->accounting.hosts.forget_after = c->config.forget_after;
+  if (config->max_new_hosts > 0)
+    c->accounting.hosts.max_new = config->max_new_hosts;
   if (config->top_flows > 0 &&
       (accounting_track_keys(&c->accounting, config->flow_key,
                              config->max_flow_keys) < 0 ||
@@ -315,7 +317,10 @@ static int copy_report(struct collector *c) {
     c->report.top_count = flowkeys_end_interval(
         keys, c->config.top_flows, c->config.forget_after, c->report.top);
     c->report.flows_other = keys->other;
+    c->report.self.flow_keys_evicted = keys->evicted;
   }
+  c->report.self.hosts_deferred = h->deferred;
+  c->report.self.hosts_no_room = h->no_room;
   c->report.self.flows = flowtable_count(c->accounting.flows);
   c->report.self.memory = accounting_memory(&c->accounting);
   c->report.self.flow_memory = flowtable_memory(c->accounting.flows);

@@ -20,6 +20,9 @@
 struct collector_config {
   struct localnet local;
   size_t max_hosts;
+  /* MaxNewHosts: new hosts per family and read after the first; 0:
+   * HOSTS_MAX_NEW. */
+  size_t max_new_hosts;
   bool events;                 /* count DESTROY events (SPEC: Events) */
   size_t event_buffer;         /* the event socket's buffer to start with */
   size_t event_buffer_max;     /* EventBufferSize */
@@ -52,6 +55,10 @@ struct self_stats {
   uint64_t events_lost;    /* times events were lost (socket overflows) */
   uint64_t events_dropped; /* events not counted: tombstones were full */
   uint64_t event_reader_failures; /* 1 once the event reader has stopped */
+  /* Hosts refused a bucket, each once a read: for want of MaxNewHosts, and
+   * for want of room (MaxHosts, the IPv6 share). */
+  uint64_t hosts_deferred, hosts_no_room;
+  uint64_t flow_keys_evicted; /* to make room for heavier ones */
 };
 
 /* What the last read found, for the caller alone: events that come in

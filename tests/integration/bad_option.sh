@@ -31,6 +31,7 @@ CASES=(
   'unknown option|Frobnicate "wibble"|Frobnicate|wibble'
   'bad CIDR|LocalNetwork "10.0.0.0/33"|LocalNetwork|10.0.0.0/33'
   'negative MaxHosts|MaxHosts -1|MaxHosts|-1'
+  'MaxNewHosts 0|MaxNewHosts 0|MaxNewHosts|0'
   'unknown FlowKey|FlowKey "foo"|FlowKey|foo'
   'ForgetAfter 0|ForgetAfter 0|ForgetAfter|0'
   'non-boolean Events|Events "maybe"|Events|maybe'
@@ -55,7 +56,7 @@ CASES=(
 )
 
 # Every option ctflow knows: the unknown option's error lists them.
-OPTIONS="LocalNetwork MaxHosts Events EventBufferSize TopFlows FlowKey
+OPTIONS="LocalNetwork MaxHosts MaxNewHosts Events EventBufferSize TopFlows FlowKey
   MaxFlowKeys ForgetAfter NetNamespace EnableAccounting HostName HostsFile
   Protocol Zone Mark Host IgnoreSelected"
 
