@@ -210,9 +210,20 @@ static struct mnl_socket *open_socket(void) {
   return nl;
 }
 
+/* Returns x with every bit mixed into every other (SplitMix64's
+ * finaliser): the synthetic table's randomness, the same on every run. */
+static uint64_t mix64(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  x ^= x >> 31;
+  return x;
+}
+
 /* Returns a random number below n (n < 2^32): SplitMix64 on *state. */
 static uint32_t below(uint64_t *state, uint32_t n) {
-  uint64_t r = hash_mix64(*state += 0x9e3779b97f4a7c15ull);
+  uint64_t r = mix64(*state += 0x9e3779b97f4a7c15ull);
   return (uint32_t)(((r >> 32) * n) >> 32);
 }
 
@@ -226,7 +237,7 @@ static uint32_t local_addr(unsigned h) {
 static uint32_t remote_addr(uint64_t *state) {
   uint64_t u = below(state, 1u << 16);
   uint32_t r = (uint32_t)((u * u * REMOTES) >> 32);
-  return 0x20000000u | (uint32_t)(hash_mix64(r + 1) & 0x3fffffff);
+  return 0x20000000u | (uint32_t)(mix64(r + 1) & 0x3fffffff);
 }
 
 /* Returns an ephemeral port of Linux's default range, 32768 - 60999. */
