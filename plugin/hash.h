@@ -18,8 +18,10 @@
 #ifndef CTFLOW_HASH_H
 #define CTFLOW_HASH_H
 
+#include <endian.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ct_entry.h"
 
@@ -105,11 +107,9 @@ static inline uint64_t sip_end(struct hasher *s, uint64_t tail, size_t tail_len,
 
 /* Returns the 8 bytes at p as a little-endian word (one load on x86). */
 static inline uint64_t hash_load64(const void *p) {
-  const unsigned char *b = p;
-  uint64_t w = 0;
-  for (int i = 7; i >= 0; i--)
-    w = w << 8 | b[i];
-  return w;
+  uint64_t w;
+  memcpy(&w, p, sizeof(w));
+  return le64toh(w);
 }
 
 /* Returns SipHash-c-d of len bytes at p under key: the general form, which
