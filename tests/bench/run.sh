@@ -96,39 +96,32 @@ since() {
   awk -v s="$1" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.1f", e - s }'
 }
 
-for n in "${sizes[@]}"; do
-  start=$EPOCHREALTIME
-  bench_make_room "$n"
-
-  ip netns add "$prefix-$$-$n"
-  ns=$prefix-$$-$n
-  echo "== $n entries (namespace $ns)"
-  ip netns exec "$ns" "$bench" "$n" ${ROUNDS:+"$ROUNDS"}
+# Runs ctflow-bench with the arguments from $3 on in a fresh namespace
+# named after $1, under the heading $2; prints how long it all took.
+in_namespace() {
+  local start=$EPOCHREALTIME
+  ip netns add "$prefix-$$-$1"
+  ns=$prefix-$$-$1
+  echo "== $2 (namespace $ns)"
+  ip netns exec "$ns" "$bench" "${@:3}"
   drop_namespace
   echo "end to end $(since "$start") s"
+}
+
+for n in "${sizes[@]}"; do
+  bench_make_room "$n"
+  in_namespace "$n" "$n entries" "$n" ${ROUNDS:+"$ROUNDS"}
 done
 
 if [ -n "$events" ]; then
-  start=$EPOCHREALTIME
-  ip netns add "$prefix-$$-events"
-  ns=$prefix-$$-events
-  echo "== ending entries (namespace $ns)"
-  ip netns exec "$ns" "$bench" --events "${rates[@]}"
-  drop_namespace
-  echo "end to end $(since "$start") s"
+  in_namespace events "ending entries" --events "${rates[@]}"
 fi
 
 if [ -n "$crafted" ]; then
-  start=$EPOCHREALTIME
   most=0
   for n in "${crafts[@]}"; do
     if [ "$n" -gt "$most" ]; then most=$n; fi
   done
   bench_make_room "$most"
-  ip netns add "$prefix-$$-crafted"
-  ns=$prefix-$$-crafted
-  echo "== crafted entries (namespace $ns)"
-  ip netns exec "$ns" "$bench" --crafted "${crafts[@]}"
-  drop_namespace
-  echo "end to end $(since "$start") s"
+  in_namespace crafted "crafted entries" --crafted "${crafts[@]}"
 fi
