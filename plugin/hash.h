@@ -99,7 +99,7 @@ static inline void sip_word(struct hasher *s, uint64_t m, int c_rounds) {
 }
 
 /* Returns the hash after the last tail_len (0 to 7) bytes, little-endian
- * in tail's low bytes. */
+ * in tail's low bytes; tail's other bytes must be zero. */
 static inline uint64_t sip_end(struct hasher *s, uint64_t tail, size_t tail_len,
                                int c_rounds, int d_rounds) {
   uint64_t b = tail | (s->len + tail_len) << 56;
