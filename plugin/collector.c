@@ -15,6 +15,7 @@
 #include "ct_parse.h"
 #include "ctnetlink.h"
 #include "events.h"
+#include "hash.h"
 #include "netns.h"
 #include "sysctl.h"
 
@@ -188,6 +189,15 @@ static void select_entries(struct collector *c) {
 }
 
 struct collector *collector_new(const struct collector_config *config) {
+  /* Before the first table: a table never sees its key change. */
+  if (hash_init() < 0) {
+    config->log(LOG_ERR,
+                "cannot draw the key of ctflow's hash tables from the "
+                "kernel: getrandom: %s (ctflow needs Linux 3.17 or later); "
+                "not starting",
+                strerror(errno));
+    return NULL;
+  }
   struct collector *c = calloc(1, sizeof(*c));
   if (c == NULL) {
     config->log(LOG_ERR, "out of memory; not starting");

@@ -79,14 +79,14 @@ struct report {
 
 struct collector;
 
-/* Opens the conntrack socket and, with events, subscribes to them before
- * any dump (with nf_conntrack_events=2 only entries created after that
- * send events); with enable_acct, sets nf_conntrack_acct=1 first. All of
- * it in config->netns: the sockets are made there and keep it, and the
- * calling thread is back where it was on return. Returns NULL after
- * logging why (no such namespace, no permission, no nf_conntrack_netlink,
- * out of memory); a failure to set nf_conntrack_acct is logged and not
- * fatal. */
+/* Draws the hash tables' key (hash_init(): once per process), opens the
+ * conntrack socket and, with events, subscribes to them before any dump (with
+ * nf_conntrack_events=2 only entries created after that send events); with
+ * enable_acct, sets nf_conntrack_acct=1 first. All of it in config->netns: the
+ * sockets are made there and keep it, and the calling thread is back where it
+ * was on return. Returns NULL after logging why (no getrandom(), no such
+ * namespace, no permission, no nf_conntrack_netlink, out of memory); a failure
+ * to set nf_conntrack_acct is logged and not fatal. */
 struct collector *collector_new(const struct collector_config *config);
 void collector_free(struct collector *collector);
 

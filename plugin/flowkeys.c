@@ -41,10 +41,14 @@ struct flow_key flow_key_of(enum flow_key_kind kind, const struct ct_entry *e,
 
 static uint64_t key_hash(const void *item) {
   const struct flow_key *key = &((const struct key_stats *)item)->key;
-  uint64_t h = hash_bytes(&key->local, sizeof(key->local), key->family);
-  h = hash_bytes(&key->remote, sizeof(key->remote), h);
-  return hash_mix64(h ^ ((uint64_t)key->service_port << 32 |
-                         (uint64_t)key->local_port << 16 | key->l4proto));
+  struct hasher s = hash_begin();
+  hash_addr_in(&s, &key->local);
+  hash_addr_in(&s, &key->remote);
+  return hash_end(&s,
+                  (uint64_t)key->service_port << 32 |
+                      (uint64_t)key->local_port << 16 | key->family << 8 |
+                      key->l4proto,
+                  6);
 }
 
 static bool key_same(const void *item, const void *probe) {

@@ -12,8 +12,9 @@
 #include "localnet.h"
 #include "regex_limits.h"
 
-/* Answers remembered, direct-mapped by address: far more slots than a
- * site has hosts, so a dump asks each regex about a host about once. */
+/* Answers remembered, direct-mapped by the keyed address hash: far more
+ * slots than a site has hosts, so a dump asks each regex about a host
+ * about once, and no guest can choose addresses that evict each other. */
 #define CACHE_SLOTS 1024
 
 struct cached {
@@ -121,12 +122,18 @@ bool host_select_wants(struct host_select *s, uint8_t family,
     return true;
   if (s->regex_count == 0) /* prefixes alone are cheaper than the cache */
     return selected(s, family, addr) != s->ignore_selected;
-  struct cached *c =
-      &s->cache[hash_bytes(addr, sizeof(*addr), family) % CACHE_SLOTS];
+  struct cached *c = &s->cache[hash_addr(family, addr) % CACHE_SLOTS];
   if (c->family != family || memcmp(&c->addr, addr, sizeof(*addr)) != 0) {
     c->addr = *addr;
     c->family = family;
     c->wanted = selected(s, family, addr) != s->ignore_selected;
   }
   return c->wanted;
+}
+
+size_t host_select_remembered(const struct host_select *s) {
+  size_t n = 0;
+  for (size_t i = 0; i < CACHE_SLOTS; i++)
+    n += s->cache[i].family != 0;
+  return n;
 }

@@ -10,6 +10,7 @@
 #define CTFLOW_HOST_SELECT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ct_entry.h"
@@ -40,5 +41,9 @@ void host_select_ignore_selected(struct host_select *s, bool ignore);
  * entries per host), so it is not const; not thread-safe. */
 bool host_select_wants(struct host_select *s, uint8_t family,
                        const union ct_addr *addr);
+
+/* Returns how many addresses have their answer remembered now: as many as
+ * were asked about, unless some share a slot. */
+size_t host_select_remembered(const struct host_select *s);
 
 #endif

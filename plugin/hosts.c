@@ -13,10 +13,6 @@
 
 #define FIXED_BUCKETS 2
 
-static uint64_t addr_hash(uint8_t family, const union ct_addr *addr) {
-  return hash_bytes(addr, sizeof(*addr), family);
-}
-
 /* Returns the index size for max_hosts hosts: a power of two, load <= 1/2. */
 static size_t index_size_for(size_t max_hosts) {
   size_t size = 16;
@@ -84,7 +80,7 @@ static struct host_stats *append(struct hosts *h, uint8_t family,
 /* Returns the free index slot of addr, or the slot of its bucket. */
 static size_t slot_of(const struct hosts *h, uint8_t family,
                       const union ct_addr *addr) {
-  size_t s = addr_hash(family, addr) & h->index_mask;
+  size_t s = hash_addr(family, addr) & h->index_mask;
   for (; h->index[s] != 0; s = (s + 1) & h->index_mask) {
     const struct host_stats *b = &h->buckets[h->index[s]];
     if (b->family == family && memcmp(&b->addr, addr, sizeof(*addr)) == 0)
@@ -116,7 +112,7 @@ static uint64_t *refusal(struct hosts *h, enum host_family f) {
 static void count_refusal(struct hosts *h, uint64_t *counter, uint8_t family,
                           const union ct_addr *addr) {
   if (h->refused.count < HOSTS_REFUSALS_COUNTED &&
-      peerset_add(&h->refused, addr_hash(family, addr)) > 0)
+      peerset_add(&h->refused, hash_addr(family, addr)) > 0)
     (*counter)++;
 }
 
@@ -194,16 +190,18 @@ size_t hosts_end_read(struct hosts *h) {
 }
 
 /* Returns 1 when the remote address hashed to remote is new for the bucket
- * at position pos. */
+ * at position pos. The address hash is keyed, so one hash serves every
+ * bucket: an odd step per position gives each bucket's pairs keys of their
+ * own, spread over the set even for a remote all buckets share. */
 static int add_pair(struct hosts *h, size_t pos, uint64_t remote) {
-  return peerset_add(&h->peers, hash_mix64(remote + pos));
+  return peerset_add(&h->peers, remote + pos * 0x9e3779b97f4a7c15ull);
 }
 
 int hosts_add_peer(struct hosts *h, struct host_stats *bucket, uint8_t family,
                    const union ct_addr *remote) {
   int rc = 0;
   size_t pos = bucket - h->buckets;
-  uint64_t hash = addr_hash(family, remote);
+  uint64_t hash = hash_addr(family, remote);
   if (pos != 0) {
     rc = add_pair(h, pos, hash);
     bucket->peers += rc > 0;

@@ -11,8 +11,10 @@
 
 #include "accounting.h"
 #include "classify.h"
+#include "crafted.h"
 #include "entries.h"
 #include "flowkeys.h"
+#include "hash.h"
 
 /* ForgetAfter's default (HOSTS_FORGET_AFTER): intervals without traffic before
  * a key goes. */
@@ -1006,6 +1008,58 @@ START_TEST(among_many_keys_the_heaviest_take_the_places_of_lighter_ones) {
 }
 END_TEST
 
+/* Crafted keys (crafted.h): IPv6 flow keys that share slots under
+ * KNOWN_KEY. */
+#define CRAFTED 256
+
+/* Returns candidate key i: laptop to candidate remote i on tcp 443. */
+static struct flow_key candidate_key(const union ct_addr *laptop, uint64_t i) {
+  struct flow_key fk;
+  memset(&fk, 0, sizeof(fk));
+  fk.local = *laptop;
+  fk.remote = crafted_candidate(i);
+  fk.family = AF_INET6;
+  fk.l4proto = IPPROTO_TCP;
+  fk.service_port = 443;
+  return fk;
+}
+
+/* Returns the longest run of slots that the keys, each carrying a packet,
+ * take in a table made under key. */
+static size_t run_of_keys(const uint8_t key[16], const struct flow_key *fk) {
+  struct flowkeys k;
+  struct ct_counters packet = {.packets = 1, .bytes = 100};
+  hash_set_key(key);
+  ck_assert_int_eq(flowkeys_init(&k, FLOW_KEY_CONVERSATION, 65536), 0);
+  for (int i = 0; i < CRAFTED; i++)
+    flowkeys_add(&k, &fk[i], &packet, &packet);
+  ck_assert_uint_eq(flowkeys_count(&k), CRAFTED);
+  size_t run =
+      longest_run(k.keys.slots, k.keys.slot_mask + 1, sizeof(*k.keys.slots));
+  flowkeys_free(&k);
+  return run;
+}
+
+START_TEST(
+    flow_keys_crafted_to_share_slots_under_a_known_key_spread_under_another) {
+  struct flow_key fk[CRAFTED];
+  struct flowkeys k;
+  union ct_addr laptop = addr_of(LAPTOP6);
+  hash_set_key(KNOWN_KEY);
+  ck_assert_int_eq(flowkeys_init(&k, FLOW_KEY_CONVERSATION, 65536), 0);
+  /* By the table's own hash, low 12 bits below 8: one run in any table
+   * of up to 4096 slots. */
+  for (uint64_t i = 0, n = 0; n < CRAFTED; i++) {
+    struct key_stats probe = {.key = candidate_key(&laptop, i)};
+    fk[n] = probe.key;
+    n += (k.keys.hash(&probe) & 0xfff) < 8;
+  }
+  flowkeys_free(&k);
+  ck_assert_uint_ge(run_of_keys(KNOWN_KEY, fk), CRAFTED);
+  ck_assert_uint_le(run_of_keys(SECRET_KEY, fk), CRAFTED / 4);
+}
+END_TEST
+
 static Suite *flowkeys_suite(void) {
   Suite *s = suite_create("flow keys");
 
@@ -1100,6 +1154,12 @@ static Suite *flowkeys_suite(void) {
   tcase_add_test(many,
                  among_many_keys_the_heaviest_take_the_places_of_lighter_ones);
   suite_add_tcase(s, many);
+
+  TCase *crafted = tcase_create("crafted keys");
+  tcase_add_test(
+      crafted,
+      flow_keys_crafted_to_share_slots_under_a_known_key_spread_under_another);
+  suite_add_tcase(s, crafted);
   return s;
 }
 

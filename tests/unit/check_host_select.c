@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "crafted.h"
 #include "entries.h"
+#include "hash.h"
 #include "host_select.h"
 #include "regex_limits.h"
 
@@ -125,6 +127,49 @@ START_TEST(answers_stay_right_for_many_more_hosts_than_remembered) {
       snprintf(text, sizeof(text), "10.%d.%d.%d", i >> 8, i & 255, i % 10);
       ck_assert_msg(wants(text) == (i % 10 == 7), "%s", text);
     }
+}
+END_TEST
+
+/* Crafted hosts (crafted.h): IPv6 addresses that share an answer slot
+ * under KNOWN_KEY. A regex makes the selection remember answers. */
+#define CRAFTED 16
+#define CRAFTED_HOST "/^2001:db8:ee:/"
+
+/* Returns how many of the hosts have their answer remembered once each
+ * was asked about, by a selection made under key. */
+static size_t remembered(const uint8_t key[16], const union ct_addr *host) {
+  hash_set_key(key);
+  struct host_select *s = host_select_new();
+  ck_assert_ptr_nonnull(s);
+  ck_assert_int_eq(host_select_add(s, CRAFTED_HOST), 0);
+  for (int i = 0; i < CRAFTED; i++)
+    ck_assert(host_select_wants(s, AF_INET6, &host[i]));
+  size_t n = host_select_remembered(s);
+  host_select_free(s);
+  return n;
+}
+
+START_TEST(
+    hosts_crafted_to_share_an_answer_slot_under_a_known_key_keep_their_answers_under_another) {
+  union ct_addr host[CRAFTED];
+  hash_set_key(KNOWN_KEY);
+  struct host_select *s = host_select_new();
+  ck_assert_ptr_nonnull(s);
+  ck_assert_int_eq(host_select_add(s, CRAFTED_HOST), 0);
+  /* Another candidate is kept when, asked about after the first one, it
+   * leaves one answer remembered: it took the first one's slot. Setting
+   * IgnoreSelected (to what it was) forgets every answer. */
+  host[0] = crafted_candidate(0);
+  for (uint64_t i = 1, n = 1; n < CRAFTED; i++) {
+    host_select_ignore_selected(s, false);
+    host[n] = crafted_candidate(i);
+    host_select_wants(s, AF_INET6, &host[0]);
+    host_select_wants(s, AF_INET6, &host[n]);
+    n += host_select_remembered(s) == 1;
+  }
+  host_select_free(s);
+  ck_assert_uint_eq(remembered(KNOWN_KEY, host), 1);
+  ck_assert_uint_ge(remembered(SECRET_KEY, host), CRAFTED - 1);
 }
 END_TEST
 
@@ -296,6 +341,12 @@ static Suite *host_select_suite(void) {
   tcase_add_test(select,
                  answers_stay_right_for_many_more_hosts_than_remembered);
   suite_add_tcase(s, select);
+
+  TCase *crafted = tcase_create("crafted hosts");
+  tcase_add_test(
+      crafted,
+      hosts_crafted_to_share_an_answer_slot_under_a_known_key_keep_their_answers_under_another);
+  suite_add_tcase(s, crafted);
 
   TCase *parse = tcase_create("parse");
   tcase_add_checked_fixture(parse, setup, teardown);

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crafted.h"
 #include "entries.h"
+#include "hash.h"
 #include "host_select.h"
 #include "hosts.h"
 #include "peerset.h"
@@ -636,6 +638,94 @@ START_TEST(the_set_grows_past_its_first_size_keeping_every_key) {
 }
 END_TEST
 
+/* Crafted keys (crafted.h): IPv6 hosts and remotes that share slots
+ * under KNOWN_KEY. */
+#define CRAFTED 32
+#define CRAFTED_MAX_HOSTS 64 /* an index of 128 slots */
+
+/* Returns the index slot that host addr takes in an empty table. */
+static size_t home_slot(const union ct_addr *addr) {
+  struct hosts fresh;
+  if (hosts_init(&fresh, CRAFTED_MAX_HOSTS) < 0)
+    ck_abort_msg("out of memory");
+  hosts_find(&fresh, AF_INET6, addr);
+  size_t slot = 0;
+  while (fresh.index[slot] == 0)
+    slot++;
+  hosts_free(&fresh);
+  return slot;
+}
+
+/* Returns the longest run of index slots that the hosts take in a table
+ * made under key. */
+static size_t run_of_hosts(const uint8_t key[16], const union ct_addr *host) {
+  struct hosts h;
+  hash_set_key(key);
+  ck_assert_int_eq(hosts_init(&h, CRAFTED_MAX_HOSTS), 0);
+  for (int i = 0; i < CRAFTED; i++)
+    hosts_find(&h, AF_INET6, &host[i]);
+  size_t run = longest_run(h.index, h.index_mask + 1, sizeof(*h.index));
+  hosts_free(&h);
+  return run;
+}
+
+START_TEST(
+    hosts_crafted_to_share_slots_under_a_known_key_spread_under_another) {
+  union ct_addr host[CRAFTED];
+  hash_set_key(KNOWN_KEY);
+  for (uint64_t i = 0, n = 0; n < CRAFTED; i++) {
+    host[n] = crafted_candidate(i);
+    n += home_slot(&host[n]) < 4;
+  }
+  ck_assert_uint_ge(run_of_hosts(KNOWN_KEY, host), CRAFTED);
+  ck_assert_uint_le(run_of_hosts(SECRET_KEY, host), CRAFTED / 4);
+}
+END_TEST
+
+/* Returns the key the peer set holds for remote as a peer of total, put
+ * into an empty set. */
+static uint64_t peer_key(const union ct_addr *remote) {
+  struct hosts fresh;
+  if (hosts_init(&fresh, 1) < 0 ||
+      hosts_add_peer(&fresh, hosts_total(&fresh), AF_INET6, remote) < 0)
+    ck_abort_msg("out of memory");
+  size_t slot = 0;
+  while (fresh.peers.keys[slot] == 0)
+    slot++;
+  uint64_t key = fresh.peers.keys[slot];
+  hosts_free(&fresh);
+  return key;
+}
+
+/* Returns the longest run of peer set slots that the remotes take as peers
+ * of total, in a set made under key. */
+static size_t run_of_peers(const uint8_t key[16], const union ct_addr *remote) {
+  struct hosts h;
+  hash_set_key(key);
+  ck_assert_int_eq(hosts_init(&h, 1), 0);
+  for (int i = 0; i < CRAFTED; i++)
+    ck_assert_int_eq(hosts_add_peer(&h, hosts_total(&h), AF_INET6, &remote[i]),
+                     0);
+  size_t run =
+      longest_run(h.peers.keys, h.peers.mask + 1, sizeof(*h.peers.keys));
+  hosts_free(&h);
+  return run;
+}
+
+START_TEST(
+    remotes_crafted_to_share_peer_slots_under_a_known_key_spread_under_another) {
+  union ct_addr remote[CRAFTED];
+  hash_set_key(KNOWN_KEY);
+  /* Low 12 bits below 8: one run in any set of up to 4096 slots. */
+  for (uint64_t i = 0, n = 0; n < CRAFTED; i++) {
+    remote[n] = crafted_candidate(i);
+    n += (peer_key(&remote[n]) & 0xfff) < 8;
+  }
+  ck_assert_uint_ge(run_of_peers(KNOWN_KEY, remote), CRAFTED);
+  ck_assert_uint_le(run_of_peers(SECRET_KEY, remote), CRAFTED / 4);
+}
+END_TEST
+
 static Suite *hosts_suite(void) {
   Suite *s = suite_create("hosts");
 
@@ -659,6 +749,15 @@ static Suite *hosts_suite(void) {
                  hosts_within_max_hosts_keep_their_buckets_once_it_is_reached);
   tcase_add_test(max, max_hosts_0_sends_every_host_to_other);
   suite_add_tcase(s, max);
+
+  TCase *crafted = tcase_create("crafted keys");
+  tcase_add_test(
+      crafted,
+      hosts_crafted_to_share_slots_under_a_known_key_spread_under_another);
+  tcase_add_test(
+      crafted,
+      remotes_crafted_to_share_peer_slots_under_a_known_key_spread_under_another);
+  suite_add_tcase(s, crafted);
 
   TCase *peers = tcase_create("peers");
   tcase_add_checked_fixture(peers, setup, teardown);
