@@ -2,6 +2,7 @@
 #include "accounting.h"
 
 #include <libnetfilter_conntrack/linux_nf_conntrack_common.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <syslog.h>
 
@@ -14,8 +15,13 @@ int accounting_init(struct accounting *a, const struct localnet *local,
   a->flows = flowtable_new();
   if (a->flows == NULL || hosts_init(&a->hosts, max_hosts) < 0) {
     flowtable_free(a->flows);
+    a->flows = NULL; /* the caller's accounting_free() must not free it */
     return -1;
   }
+  /* IPv4 hosts are as many as the IPv4 networks hold (a /24: 256), while
+   * anyone on an IPv6 /64 can send from 2^64 addresses of it: keep the
+   * IPv4 networks' room, up to half of MaxHosts, from IPv6 hosts. */
+  hosts_reserve_ipv4(&a->hosts, localnet_addresses(local, AF_INET, max_hosts));
   return 0;
 }
 

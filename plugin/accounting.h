@@ -51,7 +51,8 @@ struct accounting {
   bool warned_acct, warned_memory, warned_offload;
 };
 
-/* Returns 0, or -1 when out of memory. local must outlive a. */
+/* Returns 0, or -1 when out of memory (a then holds nothing, and
+ * accounting_free(a) frees nothing). local must outlive a. */
 int accounting_init(struct accounting *a, const struct localnet *local,
                     size_t max_hosts, log_fn log);
 void accounting_free(struct accounting *a);

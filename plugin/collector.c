@@ -15,6 +15,7 @@
 #include "ct_parse.h"
 #include "ctnetlink.h"
 #include "events.h"
+#include "hash.h"
 #include "netns.h"
 #include "sysctl.h"
 
@@ -98,7 +99,7 @@ static void limit_tombstones(struct collector *c, struct kernel_stats k) {
 }
 
 static struct collector *fail(struct collector *c, const char *what) {
-  c->config.log(LOG_ERR, "%s", what);
+  c->config.log(LOG_ERR, "%s; not starting", what);
   collector_free(c);
   return NULL;
 }
@@ -188,9 +189,18 @@ static void select_entries(struct collector *c) {
 }
 
 struct collector *collector_new(const struct collector_config *config) {
+  /* Before the first table: a table never sees its key change. */
+  if (hash_init() < 0) {
+    config->log(LOG_ERR,
+                "cannot draw the key of ctflow's hash tables from the "
+                "kernel: getrandom: %s (ctflow needs Linux 3.17 or later); "
+                "not starting",
+                strerror(errno));
+    return NULL;
+  }
   struct collector *c = calloc(1, sizeof(*c));
   if (c == NULL) {
-    config->log(LOG_ERR, "out of memory");
+    config->log(LOG_ERR, "out of memory; not starting");
     return NULL;
   }
   c->config = *config;
@@ -207,6 +217,8 @@ struct collector *collector_new(const struct collector_config *config) {
   if (c->config.forget_after == 0)
     c->config.forget_after = HOSTS_FORGET_AFTER;
   c->accounting.hosts.forget_after = c->config.forget_after;
+  if (config->max_new_hosts > 0)
+    c->accounting.hosts.max_new = config->max_new_hosts;
   if (config->top_flows > 0 &&
       (accounting_track_keys(&c->accounting, config->flow_key,
                              config->max_flow_keys) < 0 ||
@@ -219,13 +231,16 @@ struct collector *collector_new(const struct collector_config *config) {
     return NULL;
   }
   if (ctnetlink_open(&c->nl, c->netns) < 0) {
-    char why[512];
+    char why[512], needs[160] = "";
+    if (errno != ENOMEM)
+      snprintf(needs, sizeof(needs),
+               " (ctflow needs CAP_NET_ADMIN%s and the nf_conntrack_netlink "
+               "module)",
+               config->netns ? ", CAP_SYS_ADMIN to enter the namespace" : "");
     snprintf(why, sizeof(why),
-             "cannot open the conntrack netlink socket%s%s: %s (ctflow needs "
-             "CAP_NET_ADMIN%s and the nf_conntrack_netlink module)",
+             "cannot open the conntrack netlink socket%s%s: %s%s",
              config->netns ? " in network namespace " : "",
-             config->netns ? config->netns : "", strerror(errno),
-             config->netns ? ", CAP_SYS_ADMIN to enter the namespace" : "");
+             config->netns ? config->netns : "", strerror(errno), needs);
     return fail(c, why);
   }
   int events = read_settings(c);
@@ -312,7 +327,10 @@ static int copy_report(struct collector *c) {
     c->report.top_count = flowkeys_end_interval(
         keys, c->config.top_flows, c->config.forget_after, c->report.top);
     c->report.flows_other = keys->other;
+    c->report.self.flow_keys_evicted = keys->evicted;
   }
+  c->report.self.hosts_deferred = h->deferred;
+  c->report.self.hosts_no_room = h->no_room;
   c->report.self.flows = flowtable_count(c->accounting.flows);
   c->report.self.memory = accounting_memory(&c->accounting);
   c->report.self.flow_memory = flowtable_memory(c->accounting.flows);

@@ -20,6 +20,9 @@
 struct collector_config {
   struct localnet local;
   size_t max_hosts;
+  /* MaxNewHosts: new hosts per family and read after the first; 0:
+   * HOSTS_MAX_NEW. */
+  size_t max_new_hosts;
   bool events;                 /* count DESTROY events (SPEC: Events) */
   size_t event_buffer;         /* the event socket's buffer to start with */
   size_t event_buffer_max;     /* EventBufferSize */
@@ -52,6 +55,10 @@ struct self_stats {
   uint64_t events_lost;    /* times events were lost (socket overflows) */
   uint64_t events_dropped; /* events not counted: tombstones were full */
   uint64_t event_reader_failures; /* 1 once the event reader has stopped */
+  /* Hosts refused a bucket, each once a read: for want of MaxNewHosts, and
+   * for want of room (MaxHosts, the IPv6 share). */
+  uint64_t hosts_deferred, hosts_no_room;
+  uint64_t flow_keys_evicted; /* to make room for heavier ones */
 };
 
 /* What the last read found, for the caller alone: events that come in
@@ -72,14 +79,14 @@ struct report {
 
 struct collector;
 
-/* Opens the conntrack socket and, with events, subscribes to them before
- * any dump (with nf_conntrack_events=2 only entries created after that
- * send events); with enable_acct, sets nf_conntrack_acct=1 first. All of
- * it in config->netns: the sockets are made there and keep it, and the
- * calling thread is back where it was on return. Returns NULL after
- * logging why (no such namespace, no permission, no nf_conntrack_netlink,
- * out of memory); a failure to set nf_conntrack_acct is logged and not
- * fatal. */
+/* Draws the hash tables' key (hash_init(): once per process), opens the
+ * conntrack socket and, with events, subscribes to them before any dump (with
+ * nf_conntrack_events=2 only entries created after that send events); with
+ * enable_acct, sets nf_conntrack_acct=1 first. All of it in config->netns: the
+ * sockets are made there and keep it, and the calling thread is back where it
+ * was on return. Returns NULL after logging why (no getrandom(), no such
+ * namespace, no permission, no nf_conntrack_netlink, out of memory); a failure
+ * to set nf_conntrack_acct is logged and not fatal. */
 struct collector *collector_new(const struct collector_config *config);
 void collector_free(struct collector *collector);
 

@@ -53,6 +53,7 @@ static const char *const proto_names[PROTO_CLASSES] = {"tcp", "udp", "icmp",
 
 static struct collector_config config;
 static bool local_network_given;
+static bool block_seen; /* a <Plugin ctflow> block was read */
 static bool config_failed;
 static struct collector *collector;
 static char *netns_name;    /* config.netns */
@@ -299,6 +300,9 @@ static int config_host(const oconfig_item_t *ci) {
       return bad_option(ci, value_text(ci, buf, sizeof(buf)),
                         "an address, a CIDR or a /regex/ in quotes");
     const char *text = ci->values[i].value.string;
+    const char *why = host_select_check(text);
+    if (why != NULL)
+      return bad_option(ci, text, why);
     if (host_select_add(host_select, text) == 0)
       continue;
     if (errno == ENOMEM)
@@ -340,6 +344,7 @@ static size_t default_event_buffer_max(void) {
 static void set_defaults(void) {
   localnet_set_default(&config.local);
   config.max_hosts = DEFAULT_MAX_HOSTS;
+  config.max_new_hosts = HOSTS_MAX_NEW;
   config.events = true;
   config.event_buffer = DEFAULT_EVENT_BUFFER;
   config.event_buffer_max = default_event_buffer_max();
@@ -362,6 +367,11 @@ static int config_option(const oconfig_item_t *ci) {
   if (strcasecmp(ci->key, "MaxHosts") == 0) {
     rc = config_count(ci, 0, MAX_HOSTS_LIMIT, &n);
     config.max_hosts = (size_t)n;
+    return rc;
+  }
+  if (strcasecmp(ci->key, "MaxNewHosts") == 0) {
+    rc = config_count(ci, 1, MAX_HOSTS_LIMIT, &n);
+    config.max_new_hosts = (size_t)n;
     return rc;
   }
   if (strcasecmp(ci->key, "Events") == 0)
@@ -409,10 +419,10 @@ static int config_option(const oconfig_item_t *ci) {
   char buf[64];
   ctflow_log(LOG_ERR,
              "unknown option %s (value \"%s\"; known: LocalNetwork, "
-             "MaxHosts, Events, EventBufferSize, TopFlows, FlowKey, "
-             "MaxFlowKeys, ForgetAfter, NetNamespace, EnableAccounting, "
-             "HostName, HostsFile, Protocol, Zone, Mark, Host, "
-             "IgnoreSelected); not starting",
+             "MaxHosts, MaxNewHosts, Events, EventBufferSize, TopFlows, "
+             "FlowKey, MaxFlowKeys, ForgetAfter, NetNamespace, "
+             "EnableAccounting, HostName, HostsFile, Protocol, Zone, Mark, "
+             "Host, IgnoreSelected); not starting",
              ci->key, value_text(ci, buf, sizeof(buf)));
   config_failed = true;
   return -1;
@@ -420,8 +430,20 @@ static int config_option(const oconfig_item_t *ci) {
 
 /* Returns 0 even for a bad option: collectd 5.12 exits when a config
  * callback fails, taking every other plugin down; init refuses instead,
- * and collectd unloads ctflow alone. */
+ * and collectd unloads ctflow alone. collectd calls this once for each
+ * <Plugin ctflow> block: a second one is refused likewise, since taking
+ * it would start again from the defaults and silently drop the first
+ * block's options. */
 static int ctflow_config(oconfig_item_t *block) {
+  if (block_seen) {
+    ctflow_log(LOG_ERR, "a second <Plugin ctflow> block: ctflow takes one, "
+                        "and a second would replace the first one's "
+                        "options; put all ctflow options in one block; not "
+                        "starting");
+    config_failed = true;
+    return 0;
+  }
+  block_seen = true;
   set_defaults();
   for (int i = 0; i < block->children_num; i++)
     if (config_option(&block->children[i]) < 0)
@@ -513,6 +535,8 @@ static void dispatch_flows(const struct report *r) {
     dispatch_traffic(key, &r->top[i].since_tracked);
   }
   dispatch_traffic("other", &r->flows_other);
+  dispatch_derive("self", "errors", "flow_keys_evicted",
+                  r->self.flow_keys_evicted);
 }
 
 static int ctflow_read(void) {
@@ -535,6 +559,8 @@ static int ctflow_read(void) {
   dispatch_gauge("self", "duration", "read", r->self.read_seconds);
   dispatch_gauge("self", "count", "flows", (double)r->self.flows);
   dispatch_derive("self", "errors", "bad_messages", r->self.bad_messages);
+  dispatch_derive("self", "errors", "hosts_deferred", r->self.hosts_deferred);
+  dispatch_derive("self", "errors", "hosts_no_room", r->self.hosts_no_room);
   if (r->self.events) {
     dispatch_derive("self", "errors", "events_lost", r->self.events_lost);
     dispatch_derive("self", "errors", "events_dropped", r->self.events_dropped);

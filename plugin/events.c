@@ -253,7 +253,7 @@ static void release(struct events *ev) {
 struct events *events_start(const struct events_config *config) {
   struct events *ev = calloc(1, sizeof(*ev));
   if (ev == NULL) {
-    config->log(LOG_ERR, "out of memory");
+    config->log(LOG_ERR, "cannot start the event reader: out of memory");
     return NULL;
   }
   ev->config = *config;

@@ -1,5 +1,8 @@
 /* flowkeys.c: keys in a table (table.h), and a quickselect that picks the
- * interval's heaviest keys in O(keys) instead of sorting them all. */
+ * interval's heaviest keys in O(keys) instead of sorting them all. A full
+ * table changes hands by sampling (as caches evict approximately): finding
+ * the lightest key exactly would cost a heap updated on every add, and the
+ * adds are the hot path. */
 #include "flowkeys.h"
 
 #include <arpa/inet.h>
@@ -38,10 +41,14 @@ struct flow_key flow_key_of(enum flow_key_kind kind, const struct ct_entry *e,
 
 static uint64_t key_hash(const void *item) {
   const struct flow_key *key = &((const struct key_stats *)item)->key;
-  uint64_t h = hash_bytes(&key->local, sizeof(key->local), key->family);
-  h = hash_bytes(&key->remote, sizeof(key->remote), h);
-  return hash_mix64(h ^ ((uint64_t)key->service_port << 32 |
-                         (uint64_t)key->local_port << 16 | key->l4proto));
+  struct hasher s = hash_begin();
+  hash_addr_in(&s, &key->local);
+  hash_addr_in(&s, &key->remote);
+  return hash_end(&s,
+                  (uint64_t)key->service_port << 32 |
+                      (uint64_t)key->local_port << 16 | key->family << 8 |
+                      key->l4proto,
+                  6);
 }
 
 static bool key_same(const void *item, const void *probe) {
@@ -55,21 +62,73 @@ static bool key_same(const void *item, const void *probe) {
 
 int flowkeys_init(struct flowkeys *k, enum flow_key_kind kind,
                   size_t max_keys) {
-  *k = (struct flowkeys){.kind = kind, .max_keys = max_keys};
+  *k = (struct flowkeys){
+      .kind = kind, .max_keys = max_keys, .victim = FLOWKEYS_NO_VICTIM};
   return table_init(&k->keys, sizeof(struct key_stats), key_hash, key_same);
 }
 
 void flowkeys_free(struct flowkeys *k) { table_free(&k->keys); }
 
-/* Returns the key's aggregates, adding them while there is room; NULL
- * beyond max_keys or when out of memory. */
-static struct key_stats *find(struct flowkeys *k, const struct flow_key *key) {
+static uint64_t interval_bytes(const struct key_stats *ks) {
+  return ks->interval.rx_bytes + ks->interval.tx_bytes;
+}
+
+/* Returns what the key at pos carried lately: what a newcomer must
+ * outweigh to take its place. */
+static uint64_t weight(const struct flowkeys *k, size_t pos) {
+  const struct key_stats *ks = flowkeys_at(k, pos);
+  return ks->recent + interval_bytes(ks);
+}
+
+/* Returns the next sampled position among n (xorshift64*; the newcomers'
+ * key hashes stir its state). */
+static size_t sample(struct flowkeys *k, size_t n) {
+  k->sample ^= k->sample >> 12;
+  k->sample ^= k->sample << 25;
+  k->sample ^= k->sample >> 27;
+  return (size_t)((k->sample * 0x2545f4914f6cdd1dull) >> 32) % n;
+}
+
+/* Makes the lightest of FLOWKEYS_SAMPLE keys the victim, for the newcomer
+ * probe. */
+static void choose_victim(struct flowkeys *k, const struct key_stats *probe) {
+  size_t n = flowkeys_count(k);
+  bool all = n <= FLOWKEYS_SAMPLE;
+  k->sample ^= k->keys.hash(probe);
+  if (k->sample == 0) /* xorshift's one fixed point */
+    k->sample = 1;
+  for (size_t i = 0; i < (all ? n : FLOWKEYS_SAMPLE); i++) {
+    size_t pos = all ? i : sample(k, n);
+    if (i == 0 || weight(k, pos) < weight(k, k->victim))
+      k->victim = pos;
+  }
+}
+
+/* Returns the place of the victim, given to probe's key when it brings
+ * more than bytes the victim carried lately; else NULL. */
+static struct key_stats *
+take_place(struct flowkeys *k, const struct key_stats *probe, uint64_t bytes) {
+  if (k->victim == FLOWKEYS_NO_VICTIM)
+    choose_victim(k, probe);
+  if (bytes <= weight(k, k->victim))
+    return NULL;
+  struct key_stats *ks = table_replace(&k->keys, k->victim, probe);
+  k->evicted++;
+  /* The next newcomer chooses: this one has yet to get its bytes. */
+  k->victim = FLOWKEYS_NO_VICTIM;
+  return ks;
+}
+
+/* Returns the key's aggregates, adding them while there is room or when
+ * bytes win it a place; NULL when they do not, or when out of memory. */
+static struct key_stats *find(struct flowkeys *k, const struct flow_key *key,
+                              uint64_t bytes) {
   struct key_stats probe = {.key = *key};
   size_t slot;
   if (k->keys.count < k->max_keys)
     return table_get(&k->keys, &probe);
   long pos = table_find(&k->keys, &probe, &slot);
-  return pos < 0 ? NULL : flowkeys_at(k, (size_t)pos);
+  return pos < 0 ? take_place(k, &probe, bytes) : flowkeys_at(k, (size_t)pos);
 }
 
 static void add_traffic(struct flow_traffic *t, const struct ct_counters *tx,
@@ -83,15 +142,11 @@ static void add_traffic(struct flow_traffic *t, const struct ct_counters *tx,
 void flowkeys_add(struct flowkeys *k, const struct flow_key *key,
                   const struct ct_counters *tx, const struct ct_counters *rx) {
   add_traffic(&k->interval, tx, rx);
-  struct key_stats *ks = find(k, key);
+  struct key_stats *ks = find(k, key, tx->bytes + rx->bytes);
   if (ks == NULL)
     return;
   add_traffic(&ks->since_tracked, tx, rx);
   add_traffic(&ks->interval, tx, rx);
-}
-
-static uint64_t interval_bytes(const struct key_stats *ks) {
-  return ks->interval.rx_bytes + ks->interval.tx_bytes;
 }
 
 /* Returns whether key a ranks above key b: more bytes, then seen first (a
@@ -160,6 +215,7 @@ static void next_interval(struct flowkeys *k, uint32_t idle_limit) {
     /* Keys are fed only traffic that has packets. */
     bool moved = ks->interval.rx_packets || ks->interval.tx_packets;
     ks->idle = moved ? 0 : ks->idle + 1;
+    ks->recent = ks->recent / 2 + interval_bytes(ks);
     ks->interval = (struct flow_traffic){0};
     if (ks->idle >= idle_limit)
       continue;
@@ -168,6 +224,7 @@ static void next_interval(struct flowkeys *k, uint32_t idle_limit) {
     kept++;
   }
   k->interval = (struct flow_traffic){0};
+  k->victim = FLOWKEYS_NO_VICTIM; /* weights and positions change */
   if (kept != count)
     table_truncate(&k->keys, kept);
 }

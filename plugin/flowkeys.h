@@ -1,17 +1,28 @@
 /* flowkeys.h: traffic per flow key, for SPEC's top-flows series
  * (ctflow-flows/if_octets-<key>). A flow key names what a network engineer
  * asks about, "192.168.1.23 to 93.184.216.34 on tcp 443", whatever the
- * number of conntrack entries behind it. */
+ * number of conntrack entries behind it.
+ *
+ * LAN guests choose keys (one datagram from a new port or address is a new
+ * key), and the table holds max_keys of them. So a full table does not
+ * keep what came first: a newcomer takes the place of a key that carried
+ * less, and holding the table costs a guest, key by key, more traffic than
+ * the newcomers bring, the real heavy flows among them. */
 #ifndef CTFLOW_FLOWKEYS_H
 #define CTFLOW_FLOWKEYS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "classify.h"
 #include "ct_entry.h"
 #include "table.h"
 
 enum flow_key_kind { FLOW_KEY_CONVERSATION, FLOW_KEY_5TUPLE };
+
+#define FLOWKEYS_NO_VICTIM SIZE_MAX
+/* Keys looked at to choose the one a newcomer must outweigh. */
+#define FLOWKEYS_SAMPLE 8
 
 struct flow_key {
   union ct_addr local;   /* the host's end (rule 3: the original source) */
@@ -31,7 +42,10 @@ struct key_stats {
   struct flow_key key;
   struct flow_traffic since_tracked; /* what the key carried (DERIVE) */
   struct flow_traffic interval;      /* of which since the last interval */
-  uint32_t idle;                     /* intervals in a row without traffic */
+  /* Bytes of the intervals before, halved at the end of each: what the
+   * key carried lately, which a newcomer must outweigh to take its place. */
+  uint64_t recent;
+  uint32_t idle; /* intervals in a row without traffic */
 };
 
 struct flowkeys {
@@ -40,6 +54,12 @@ struct flowkeys {
   struct table keys;            /* struct key_stats, by key */
   struct flow_traffic interval; /* all traffic of the interval */
   struct flow_traffic other;    /* ctflow-flows "other", since started */
+  /* Once the table is full: the position of the key a newcomer must
+   * outweigh, chosen among a sample of keys; FLOWKEYS_NO_VICTIM: none yet
+   * this interval. */
+  size_t victim;
+  uint64_t sample;  /* the sampler's state */
+  uint64_t evicted; /* keys that lost their place to a heavier newcomer */
 };
 
 /* Returns 0, or -1 when out of memory. */
@@ -51,9 +71,15 @@ void flowkeys_free(struct flowkeys *keys);
 struct flow_key flow_key_of(enum flow_key_kind kind, const struct ct_entry *e,
                             const struct owner *o);
 
-/* Adds traffic the key's local end sent (tx) and received (rx). A key
- * beyond max_keys adds to the interval's traffic alone, and so to "other".
- * O(1). */
+/* Adds traffic the key's local end sent (tx) and received (rx). A new key
+ * joins the table while it has room. Once max_keys are tracked, it takes
+ * the place of the victim when it brings more bytes than the victim
+ * carried lately (recent and this interval); the victim is the lightest of
+ * FLOWKEYS_SAMPLE keys (of all of them in a smaller table), chosen by the
+ * interval's first newcomer and by the first after each eviction. The key
+ * evicted is forgotten as an idle one is, and what it carried this
+ * interval goes to "other". A key that gets no place adds to the
+ * interval's traffic alone, and so to "other". O(1). */
 void flowkeys_add(struct flowkeys *keys, const struct flow_key *key,
                   const struct ct_counters *tx, const struct ct_counters *rx);
 

@@ -33,14 +33,16 @@ static struct flow *flow_at(const struct flowtable *t, size_t pos) {
   return &t->chunks[pos >> CHUNK_SHIFT][pos & (CHUNK_FLOWS - 1)];
 }
 
-static size_t slot_of(const struct flowtable *t, uint32_t id, uint64_t h) {
-  return hash_mix64(h ^ id) & t->index_mask;
+/* The tuple hash is keyed (hash.h), so its low bits choose the slot as
+ * they are: nobody without the key can aim entries at one run of slots. */
+static size_t slot_of(const struct flowtable *t, uint64_t tuple_hash) {
+  return tuple_hash & t->index_mask;
 }
 
 /* Puts position pos into the index; the index has a free slot. */
 static void index_insert(struct flowtable *t, size_t pos) {
   const struct flow *f = flow_at(t, pos);
-  size_t s = slot_of(t, f->id, f->tuple_hash);
+  size_t s = slot_of(t, f->tuple_hash);
   while (t->index[s] != 0)
     s = (s + 1) & t->index_mask;
   t->index[s] = pos + 1;
@@ -94,11 +96,12 @@ uint64_t flow_tuple_hash(const struct ct_entry *e) {
   /* Field by field, not the struct's bytes: its padding is not part of
    * the key, whoever built the entry. */
   const struct ct_tuple *t = &e->orig;
-  uint64_t h = hash_bytes(&t->src, sizeof(t->src), e->zone);
-  h = hash_bytes(&t->dst, sizeof(t->dst), h);
-  return hash_mix64(h ^
-                    ((uint64_t)t->src_port << 48 | (uint64_t)t->dst_port << 32 |
-                     t->l3proto << 8 | t->l4proto));
+  struct hasher s = hash_begin();
+  hash_addr_in(&s, &t->src);
+  hash_addr_in(&s, &t->dst);
+  hash_word(&s, (uint64_t)t->src_port << 48 | (uint64_t)t->dst_port << 32 |
+                    (uint64_t)e->zone << 16 | t->l3proto << 8 | t->l4proto);
+  return hash_end(&s, 0, 0);
 }
 
 /* Returns 0 when position count has a chunk to live in. */
@@ -129,7 +132,7 @@ struct flow *flowtable_find(struct flowtable *t, uint32_t id,
       return f;
     }
   }
-  size_t s = slot_of(t, id, tuple_hash);
+  size_t s = slot_of(t, tuple_hash);
   for (; t->index[s] != 0; s = (s + 1) & t->index_mask) {
     struct flow *f = flow_at(t, t->index[s] - 1);
     if (f->id == id && f->tuple_hash == tuple_hash) {
@@ -190,6 +193,17 @@ size_t flowtable_sweep(struct flowtable *t, uint32_t gen, bool forget_unseen) {
 }
 
 size_t flowtable_count(const struct flowtable *t) { return t->count; }
+
+size_t flowtable_longest_run(const struct flowtable *t) {
+  size_t size = t->index_mask + 1, longest = 0, run = 0;
+  /* Twice round, so that a run across the end counts whole. */
+  for (size_t i = 0; i < 2 * size && longest < size; i++) {
+    run = t->index[i & t->index_mask] != 0 ? run + 1 : 0;
+    if (run > longest)
+      longest = run;
+  }
+  return longest;
+}
 
 size_t flowtable_memory(const struct flowtable *t) {
   return sizeof(*t) + t->chunk_slots * sizeof(*t->chunks) +

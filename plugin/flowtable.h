@@ -61,6 +61,10 @@ size_t flowtable_sweep(struct flowtable *table, uint32_t gen,
 /* Returns the number of flows tracked. */
 size_t flowtable_count(const struct flowtable *table);
 
+/* Returns the longest run of occupied index slots: the most a lookup may
+ * walk. Crafted entries would make it long; the keyed hash keeps it short. */
+size_t flowtable_longest_run(const struct flowtable *table);
+
 /* Returns the bytes of memory the table holds. */
 size_t flowtable_memory(const struct flowtable *table);
 

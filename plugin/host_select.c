@@ -10,9 +10,11 @@
 
 #include "hash.h"
 #include "localnet.h"
+#include "regex_limits.h"
 
-/* Answers remembered, direct-mapped by address: far more slots than a
- * site has hosts, so a dump asks each regex about a host about once. */
+/* Answers remembered, direct-mapped by the keyed address hash: far more
+ * slots than a site has hosts, so a dump asks each regex about a host
+ * about once, and no guest can choose addresses that evict each other. */
 #define CACHE_SLOTS 1024
 
 struct cached {
@@ -46,17 +48,35 @@ static void forget_answers(struct host_select *s) {
   memset(s->cache, 0, sizeof(s->cache));
 }
 
+/* Returns whether text is "/regex/". */
+static bool is_regex(const char *text, size_t len) {
+  return len >= 2 && text[0] == '/' && text[len - 1] == '/';
+}
+
+const char *host_select_check(const char *text) {
+  size_t len = strlen(text);
+  return is_regex(text, len) ? regex_limits_check(text + 1, len - 2) : NULL;
+}
+
 /* Returns 0 after adding the regex between the slashes of "/.../". */
 static int add_regex(struct host_select *s, const char *text, size_t len) {
-  char *pattern = strndup(text + 1, len - 2);
+  if (regex_limits_check(text + 1, len - 2) != NULL) {
+    errno = E2BIG;
+    return -1;
+  }
+  /* Kept even when what follows fails: realloc() may have moved it. */
   regex_t *grown =
       realloc(s->regexes, (s->regex_count + 1) * sizeof(*s->regexes));
-  if (pattern == NULL || grown == NULL) {
-    free(pattern);
+  if (grown == NULL) {
     errno = ENOMEM;
     return -1;
   }
   s->regexes = grown;
+  char *pattern = strndup(text + 1, len - 2);
+  if (pattern == NULL) {
+    errno = ENOMEM;
+    return -1;
+  }
   int rc =
       regcomp(&s->regexes[s->regex_count], pattern, REG_EXTENDED | REG_NOSUB);
   free(pattern);
@@ -71,7 +91,7 @@ static int add_regex(struct host_select *s, const char *text, size_t len) {
 int host_select_add(struct host_select *s, const char *text) {
   size_t len = strlen(text);
   forget_answers(s);
-  if (len >= 2 && text[0] == '/' && text[len - 1] == '/')
+  if (is_regex(text, len))
     return add_regex(s, text, len);
   return localnet_add(&s->prefixes, text);
 }
@@ -102,12 +122,18 @@ bool host_select_wants(struct host_select *s, uint8_t family,
     return true;
   if (s->regex_count == 0) /* prefixes alone are cheaper than the cache */
     return selected(s, family, addr) != s->ignore_selected;
-  struct cached *c =
-      &s->cache[hash_bytes(addr, sizeof(*addr), family) % CACHE_SLOTS];
+  struct cached *c = &s->cache[hash_addr(family, addr) % CACHE_SLOTS];
   if (c->family != family || memcmp(&c->addr, addr, sizeof(*addr)) != 0) {
     c->addr = *addr;
     c->family = family;
     c->wanted = selected(s, family, addr) != s->ignore_selected;
   }
   return c->wanted;
+}
+
+size_t host_select_remembered(const struct host_select *s) {
+  size_t n = 0;
+  for (size_t i = 0; i < CACHE_SLOTS; i++)
+    n += s->cache[i].family != 0;
+  return n;
 }

@@ -10,6 +10,7 @@
 #define CTFLOW_HOST_SELECT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ct_entry.h"
@@ -20,9 +21,15 @@ struct host_select;
 struct host_select *host_select_new(void);
 void host_select_free(struct host_select *s);
 
+/* Returns NULL unless text is a /regex/ beyond regex_limits.h's limits
+ * (which keep regcomp and regexec cheap, whoever wrote the regex); then
+ * what the regex must be instead, for "expected <it>". */
+const char *host_select_check(const char *text);
+
 /* Adds an address, a CIDR or a /regex/. Returns 0, or -1 with errno EINVAL
- * (neither a CIDR nor a regex regcomp takes), ENOSPC (more than
- * LOCALNET_MAX addresses and CIDRs) or ENOMEM. */
+ * (neither a CIDR nor a regex regcomp takes), E2BIG (a regex beyond the
+ * limits: host_select_check() says which), ENOSPC (more than LOCALNET_MAX
+ * addresses and CIDRs) or ENOMEM. */
 int host_select_add(struct host_select *s, const char *text);
 
 /* IgnoreSelected: with true, the hosts Host matches go to "other" and all
@@ -34,5 +41,9 @@ void host_select_ignore_selected(struct host_select *s, bool ignore);
  * entries per host), so it is not const; not thread-safe. */
 bool host_select_wants(struct host_select *s, uint8_t family,
                        const union ct_addr *addr);
+
+/* Returns how many addresses have their answer remembered now: as many as
+ * were asked about, unless some share a slot. */
+size_t host_select_remembered(const struct host_select *s);
 
 #endif

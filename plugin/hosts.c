@@ -13,10 +13,6 @@
 
 #define FIXED_BUCKETS 2
 
-static uint64_t addr_hash(uint8_t family, const union ct_addr *addr) {
-  return hash_bytes(addr, sizeof(*addr), family);
-}
-
 /* Returns the index size for max_hosts hosts: a power of two, load <= 1/2. */
 static size_t index_size_for(size_t max_hosts) {
   size_t size = 16;
@@ -27,6 +23,8 @@ static size_t index_size_for(size_t max_hosts) {
 
 int hosts_init(struct hosts *h, size_t max_hosts) {
   *h = (struct hosts){.max_hosts = max_hosts,
+                      .max_new = HOSTS_MAX_NEW,
+                      .v6_max = max_hosts,
                       .forget_after = HOSTS_FORGET_AFTER,
                       .capacity = 16};
   h->index_mask = index_size_for(max_hosts) - 1;
@@ -46,7 +44,13 @@ void hosts_free(struct hosts *h) {
   free(h->buckets);
   free(h->index);
   peerset_free(&h->peers);
+  peerset_free(&h->refused);
   *h = (struct hosts){0};
+}
+
+void hosts_reserve_ipv4(struct hosts *h, size_t v4) {
+  size_t half = h->max_hosts / 2;
+  h->v6_max = h->max_hosts - (v4 < half ? v4 : half);
 }
 
 struct host_stats *hosts_total(struct hosts *h) {
@@ -76,7 +80,7 @@ static struct host_stats *append(struct hosts *h, uint8_t family,
 /* Returns the free index slot of addr, or the slot of its bucket. */
 static size_t slot_of(const struct hosts *h, uint8_t family,
                       const union ct_addr *addr) {
-  size_t s = addr_hash(family, addr) & h->index_mask;
+  size_t s = hash_addr(family, addr) & h->index_mask;
   for (; h->index[s] != 0; s = (s + 1) & h->index_mask) {
     const struct host_stats *b = &h->buckets[h->index[s]];
     if (b->family == family && memcmp(&b->addr, addr, sizeof(*addr)) == 0)
@@ -85,18 +89,52 @@ static size_t slot_of(const struct hosts *h, uint8_t family,
   return s;
 }
 
+static enum host_family host_family_of(uint8_t family) {
+  return family == AF_INET6 ? HOST_V6 : HOST_V4;
+}
+
+/* Returns the counter of hosts refused for want of room, or of max_new;
+ * NULL when a host of family f may have a new bucket. */
+static uint64_t *refusal(struct hosts *h, enum host_family f) {
+  if (h->count - FIXED_BUCKETS >= h->max_hosts ||
+      (f == HOST_V6 && h->v6_count >= h->v6_max))
+    return &h->no_room;
+  /* The first read admits the hosts already in the table: there is no
+   * telling a guest's addresses from the others', and every one of them
+   * was there before ctflow. */
+  if (h->first_read_done && h->admitted[f] >= h->max_new)
+    return &h->deferred;
+  return NULL;
+}
+
+/* Counts addr in *counter unless it was refused since the last read
+ * ended. */
+static void count_refusal(struct hosts *h, uint64_t *counter, uint8_t family,
+                          const union ct_addr *addr) {
+  if (h->refused.count < HOSTS_REFUSALS_COUNTED &&
+      peerset_add(&h->refused, hash_addr(family, addr)) > 0)
+    (*counter)++;
+}
+
 struct host_stats *hosts_find(struct hosts *h, uint8_t family,
                               const union ct_addr *addr) {
   size_t s = slot_of(h, family, addr);
   if (h->index[s] != 0)
     return &h->buckets[h->index[s]];
-  if (h->count - FIXED_BUCKETS >= h->max_hosts ||
-      (h->select && !host_select_wants(h->select, family, addr)))
+  if (h->select && !host_select_wants(h->select, family, addr))
     return hosts_other(h);
+  enum host_family f = host_family_of(family);
+  uint64_t *refused = refusal(h, f);
+  if (refused != NULL) {
+    count_refusal(h, refused, family, addr);
+    return hosts_other(h);
+  }
   struct host_stats *b = append(h, family, addr);
   if (b == NULL)
     return hosts_other(h);
   h->index[s] = h->count - 1;
+  h->v6_count += f == HOST_V6;
+  h->admitted[f]++;
   return b;
 }
 
@@ -124,6 +162,10 @@ static bool busy(const struct host_stats *b) {
 size_t hosts_end_read(struct hosts *h) {
   size_t kept = FIXED_BUCKETS;
   h->buckets[0].carried = h->buckets[1].carried = false;
+  h->v6_count = 0;
+  memset(h->admitted, 0, sizeof(h->admitted));
+  peerset_clear(&h->refused);
+  h->first_read_done = true;
   for (size_t i = FIXED_BUCKETS; i < h->count; i++) {
     struct host_stats *b = &h->buckets[i];
     b->idle = busy(b) ? 0 : b->idle + 1;
@@ -132,6 +174,7 @@ size_t hosts_end_read(struct hosts *h) {
       continue;
     if (kept != i)
       h->buckets[kept] = *b;
+    h->v6_count += b->family == AF_INET6;
     kept++;
   }
   size_t forgotten = h->count - kept;
@@ -147,16 +190,18 @@ size_t hosts_end_read(struct hosts *h) {
 }
 
 /* Returns 1 when the remote address hashed to remote is new for the bucket
- * at position pos. */
+ * at position pos. The address hash is keyed, so one hash serves every
+ * bucket: an odd step per position gives each bucket's pairs keys of their
+ * own, spread over the set even for a remote all buckets share. */
 static int add_pair(struct hosts *h, size_t pos, uint64_t remote) {
-  return peerset_add(&h->peers, hash_mix64(remote + pos));
+  return peerset_add(&h->peers, remote + pos * 0x9e3779b97f4a7c15ull);
 }
 
 int hosts_add_peer(struct hosts *h, struct host_stats *bucket, uint8_t family,
                    const union ct_addr *remote) {
   int rc = 0;
   size_t pos = bucket - h->buckets;
-  uint64_t hash = addr_hash(family, remote);
+  uint64_t hash = hash_addr(family, remote);
   if (pos != 0) {
     rc = add_pair(h, pos, hash);
     bucket->peers += rc > 0;
@@ -181,5 +226,6 @@ enum proto_class proto_class_of(uint8_t l4proto) {
 
 size_t hosts_memory(const struct hosts *h) {
   return h->capacity * sizeof(*h->buckets) +
-         (h->index_mask + 1) * sizeof(*h->index) + peerset_memory(&h->peers);
+         (h->index_mask + 1) * sizeof(*h->index) + peerset_memory(&h->peers) +
+         peerset_memory(&h->refused);
 }

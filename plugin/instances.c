@@ -27,7 +27,9 @@ struct instances {
 
 static uint64_t member_hash(const void *item) {
   const struct host_stats *b = &((const struct member *)item)->last;
-  return hash_bytes(&b->addr, sizeof(b->addr), b->family | b->kind << 8);
+  struct hasher s = hash_begin();
+  hash_addr_in(&s, &b->addr);
+  return hash_end(&s, b->family | b->kind << 8, 2);
 }
 
 static bool member_same(const void *item, const void *key) {
@@ -38,7 +40,7 @@ static bool member_same(const void *item, const void *key) {
 }
 
 static uint64_t instance_hash(const void *item) {
-  return hash_bytes(((const struct instance *)item)->name, NAMES_SIZE, 0);
+  return hash_bytes(((const struct instance *)item)->name, NAMES_SIZE);
 }
 
 static bool instance_same(const void *item, const void *key) {

@@ -87,3 +87,19 @@ bool localnet_contains(const struct localnet *net, uint8_t family,
       return true;
   return false;
 }
+
+size_t localnet_addresses(const struct localnet *net, uint8_t family,
+                          size_t cap) {
+  size_t sum = 0;
+  for (size_t i = 0; i < net->count && sum < cap; i++) {
+    const struct prefix *p = &net->prefixes[i];
+    if (p->family != family)
+      continue;
+    unsigned host_bits = (family == AF_INET ? 32u : 128u) - p->len;
+    if (host_bits >= 8 * sizeof(size_t) - 1 ||
+        ((size_t)1 << host_bits) >= cap - sum)
+      return cap;
+    sum += (size_t)1 << host_bits;
+  }
+  return sum < cap ? sum : cap;
+}

@@ -36,4 +36,9 @@ void localnet_set_default(struct localnet *net);
 bool localnet_contains(const struct localnet *net, uint8_t family,
                        const union ct_addr *addr);
 
+/* Returns how many addresses of family the prefixes hold (overlaps
+ * counted twice), or cap when they hold cap or more. */
+size_t localnet_addresses(const struct localnet *net, uint8_t family,
+                          size_t cap);
+
 #endif

@@ -77,7 +77,8 @@ struct names {
   size_t source_count;
   struct index_entry *index; /* by address, one entry each */
   size_t index_count;
-  bool warned_memory;
+  bool stale;         /* the last build_index() ran out of memory */
+  bool warned_memory; /* about that, in names_refresh() */
 };
 
 /* Read failures that are no errno of the system's own. */
@@ -347,10 +348,16 @@ static void warn_group(const struct names *n, const struct source *s,
  * remembers these instead. */
 static void warn_source(const struct names *n, struct source *s,
                         struct candidate **refused, size_t count) {
-  struct refusal *now = malloc((count ? count : 1) * sizeof(*now));
+  struct refusal *now = count ? malloc(count * sizeof(*now)) : NULL;
   size_t kept = 0;
-  if (now == NULL)
-    return; /* no warnings this time; the last ones stay */
+  if (count > 0 && now == NULL) {
+    /* No warnings this time; the last ones stay. */
+    n->log(LOG_ERR,
+           "%s%s: out of memory: the warnings about %zu refused names are "
+           "left out",
+           s->path ? "HostsFile " : "HostName", s->path ? s->path : "", count);
+    return;
+  }
   for (size_t start = 0, end; start < count; start = end) {
     struct refusal *r = &now[kept++];
     r->verdict = (uint8_t)refused[start]->claim.verdict;
@@ -386,7 +393,7 @@ static void warn_verdicts(struct names *n, struct candidate *candidates,
 }
 
 /* Judges every source's names and indexes those used by address. Returns
- * 0, or -1 when out of memory: then no host has a name until a later
+ * 0, or -1 with errno ENOMEM: then no host has a name until a later
  * rebuild succeeds (the old index may point into pools that are gone). */
 static int build_index(struct names *n) {
   size_t total = 0, rank = 0, kept = 0;
@@ -399,15 +406,12 @@ static int build_index(struct names *n) {
   struct candidate *candidates = malloc(room * sizeof(*candidates));
   struct name_claim **claims = malloc(room * sizeof(*claims));
   struct candidate **order = malloc(room * sizeof(*order));
-  if (n->index == NULL || candidates == NULL || claims == NULL ||
-      order == NULL) {
+  n->stale =
+      n->index == NULL || candidates == NULL || claims == NULL || order == NULL;
+  if (n->stale) {
     free(candidates);
     free(claims);
     free(order);
-    if (!n->warned_memory)
-      n->log(LOG_ERR, "out of memory: hosts go by their addresses until "
-                      "their names fit again");
-    n->warned_memory = true;
     errno = ENOMEM;
     return -1;
   }
@@ -443,7 +447,6 @@ static int build_index(struct names *n) {
     if (kept == 0 || compare_address(&n->index[kept - 1], &n->index[i]) != 0)
       n->index[kept++] = n->index[i];
   n->index_count = kept;
-  n->warned_memory = false;
   warn_verdicts(n, candidates, order);
   free(candidates);
   free(claims);
@@ -650,7 +653,9 @@ static int read_lines(struct names *n, struct source *s, FILE *f,
     }
   }
   int err = rc < 0 ? ENOMEM : errno;
-  if (rc == 0 && ferror(f))
+  /* getline() also stops when it cannot grow its buffer (ENOMEM), which
+   * is neither the end of the file nor an error of the stream's. */
+  if (rc == 0 && (ferror(f) || !feof(f)))
     rc = -1;
   free(text);
   if (rc < 0) {
@@ -719,13 +724,15 @@ static void cannot_read(struct names *n, struct source *s, int err) {
   s->failed = err;
   const char *why =
       err == NOT_A_REGULAR_FILE ? "not a regular file" : strerror(err);
+  /* Running out of memory is ctflow's trouble, not the file's: an error. */
+  int priority = err == ENOMEM ? LOG_ERR : LOG_WARNING;
   if (s->read)
-    n->log(LOG_WARNING,
+    n->log(priority,
            "HostsFile %s: cannot read it any more: %s; keeping the %zu "
            "names it gave until it is back",
            s->path, why, s->count);
   else
-    n->log(LOG_WARNING,
+    n->log(priority,
            "HostsFile %s: cannot read it: %s; its names are used as soon "
            "as it can be read (a lease file appears when dnsmasq starts)",
            s->path, why);
@@ -757,8 +764,17 @@ void names_refresh(struct names *n) {
   bool changed = false;
   for (size_t i = 1; i < n->source_count; i++)
     changed |= refresh_file(n, &n->sources[i]);
-  if (changed || n->warned_memory)
-    build_index(n);
+  if (!changed && !n->stale)
+    return;
+  /* Logged here, not where the index is built: names_new() and
+   * names_add() run out of memory at start, and their caller says so. */
+  if (build_index(n) == 0)
+    n->warned_memory = false;
+  else if (!n->warned_memory) {
+    n->log(LOG_ERR, "out of memory: hosts go by their addresses until "
+                    "their names fit again");
+    n->warned_memory = true;
+  }
 }
 
 const char *names_lookup(const struct names *n, uint8_t family,

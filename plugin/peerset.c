@@ -1,7 +1,7 @@
 /* peerset.c: open addressing, linear probing, load <= 3/4 (a count per
- * read has no deletions, so probes stay short). Keys are hashes
- * already, so their low bits choose the slot; 0 is mapped to 1 so that it
- * can mark a free slot (a collision only undercounts a gauge by one). */
+ * read has no deletions, so probes stay short). Keys are keyed hashes
+ * already (hash.h), so their low bits choose the slot; 0 is mapped to 1 so that
+ * it can mark a free slot (a collision only undercounts a gauge by one). */
 #include "peerset.h"
 
 #include <stdlib.h>

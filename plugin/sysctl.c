@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,17 +26,31 @@ static int path_of(const char *name, char *path, size_t size) {
 }
 
 int sysctl_get(const char *name, int *value) {
-  char path[256];
+  char path[256], text[32];
   if (path_of(name, path, sizeof(path)) < 0)
     return -1;
-  FILE *f = fopen(path, "re");
-  if (f == NULL)
+  /* read(2), not stdio: one number needs no FILE to allocate, so reading
+   * a setting cannot run out of memory. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
     return -1;
-  int rc = fscanf(f, "%d", value) == 1 ? 0 : -1;
-  fclose(f);
-  if (rc < 0)
+  ssize_t n = read(fd, text, sizeof(text) - 1);
+  int err = errno;
+  close(fd);
+  if (n < 0) {
+    errno = err;
+    return -1;
+  }
+  text[n] = '\0';
+  char *end;
+  errno = 0;
+  long number = strtol(text, &end, 10);
+  if (end == text || errno != 0 || number < INT_MIN || number > INT_MAX) {
     errno = EINVAL;
-  return rc;
+    return -1;
+  }
+  *value = (int)number;
+  return 0;
 }
 
 int sysctl_set(const char *name, int value) {

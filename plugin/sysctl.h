@@ -9,7 +9,7 @@
 
 /* Returns 0 and the setting's value in *value, or -1 with errno: ENOENT
  * when the kernel has no such setting (e.g. its module is not loaded),
- * EINVAL when it is not an integer, or fopen(3)'s. */
+ * EINVAL when it is not an integer, or open(2)'s and read(2)'s. */
 int sysctl_get(const char *name, int *value);
 
 /* Sets the setting to value. Returns 0, or -1 with errno: ENOENT as above,

@@ -75,6 +75,42 @@ void *table_get(struct table *t, const void *key) {
   return item;
 }
 
+/* Returns the slot that holds the item at pos. */
+static size_t slot_holding(const struct table *t, size_t pos) {
+  size_t s = t->hash(table_at(t, pos)) & t->slot_mask;
+  while (t->slots[s] != pos + 1)
+    s = (s + 1) & t->slot_mask;
+  return s;
+}
+
+/* Frees slot hole. Linear probing finds an item by walking from its home
+ * slot to the first free one, so a free slot must not cut a walk short:
+ * each later item of the run that could not be found past the hole moves
+ * back into it, leaving a new hole (Knuth's algorithm R). */
+static void free_slot(struct table *t, size_t hole) {
+  for (size_t s = (hole + 1) & t->slot_mask; t->slots[s] != 0;
+       s = (s + 1) & t->slot_mask) {
+    size_t home = t->hash(table_at(t, t->slots[s] - 1)) & t->slot_mask;
+    bool found_past_hole =
+        hole < s ? hole < home && home <= s : hole < home || home <= s;
+    if (found_past_hole)
+      continue;
+    t->slots[hole] = t->slots[s];
+    hole = s;
+  }
+  t->slots[hole] = 0;
+}
+
+void *table_replace(struct table *t, size_t pos, const void *key) {
+  size_t slot;
+  free_slot(t, slot_holding(t, pos));
+  table_find(t, key, &slot);
+  void *item = table_at(t, pos);
+  memcpy(item, key, t->item_size);
+  t->slots[slot] = (uint32_t)pos + 1;
+  return item;
+}
+
 void table_truncate(struct table *t, size_t count) {
   t->count = count;
   memset(t->slots, 0, (t->slot_mask + 1) * sizeof(*t->slots));

@@ -36,6 +36,11 @@ long table_find(const struct table *t, const void *key, size_t *slot);
  * none; NULL when out of memory. */
 void *table_get(struct table *t, const void *key);
 
+/* Puts a copy of key, which must not be in the table, at position pos in
+ * place of the item there, which leaves the table (the others keep their
+ * positions). Returns the item. */
+void *table_replace(struct table *t, size_t pos, const void *key);
+
 /* Keeps the first count items (the caller put the ones to keep there)
  * and indexes them again, in the index they had (it only empties). */
 void table_truncate(struct table *t, size_t count);

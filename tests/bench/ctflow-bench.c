@@ -30,7 +30,25 @@
  * test's collectd watches), it creates entries between two addresses
  * outside every LocalNetwork default, FLOOD_BATCH at a time, and ends each
  * batch with one flush of their mark: RATE ending entries a second for
- * SECONDS (or as many as the machine can). It prints the rate it kept. */
+ * SECONDS (or as many as the machine can). It prints the rate it kept.
+ *
+ *   ctflow-bench --crafted [ENTRIES ...]
+ *
+ * measures what entries chosen against ctflow's hash cost a read (SPEC:
+ * crafted input costs no more than random input, within 1.5x): for each
+ * size (default 16384 32768 65536) IPv6 entries whose remote addresses
+ * collide under a known key, read with that key forced and with a random
+ * one, and random entries read with a random key.
+ *
+ *   ctflow-bench --load crafted|random ENTRIES
+ *
+ * only loads such a table, for tests/bench/crafted.sh to read with the
+ * real collectd.
+ *
+ *   ctflow-bench --hash
+ *
+ * times one hash of an address and of a tuple: ctflow's, and libsodium's
+ * crypto_shorthash. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -38,15 +56,18 @@
 #include <inttypes.h>
 #include <libmnl/libmnl.h>
 #include <libnetfilter_conntrack/linux_nfnetlink_conntrack.h>
+#include <sodium.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_conntrack_tcp.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <spawn.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -218,9 +239,20 @@ static struct mnl_socket *open_socket(void) {
   return nl;
 }
 
+/* Returns x with every bit mixed into every other (SplitMix64's
+ * finaliser): the synthetic table's randomness, the same on every run. */
+static uint64_t mix64(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  x ^= x >> 31;
+  return x;
+}
+
 /* Returns a random number below n (n < 2^32): SplitMix64 on *state. */
 static uint32_t below(uint64_t *state, uint32_t n) {
-  uint64_t r = hash_mix64(*state += 0x9e3779b97f4a7c15ull);
+  uint64_t r = mix64(*state += 0x9e3779b97f4a7c15ull);
   return (uint32_t)(((r >> 32) * n) >> 32);
 }
 
@@ -234,7 +266,7 @@ static uint32_t local_addr(unsigned h) {
 static uint32_t remote_addr(uint64_t *state) {
   uint64_t u = below(state, 1u << 16);
   uint32_t r = (uint32_t)((u * u * REMOTES) >> 32);
-  return 0x20000000u | (uint32_t)(hash_mix64(r + 1) & 0x3fffffff);
+  return 0x20000000u | (uint32_t)(mix64(r + 1) & 0x3fffffff);
 }
 
 /* Returns an ephemeral port of Linux's default range, 32768 - 60999. */
@@ -305,8 +337,13 @@ static void put_tuple(struct nlmsghdr *nlh, uint16_t type,
                       const struct ct_tuple *t) {
   struct nlattr *outer = mnl_attr_nest_start(nlh, type);
   struct nlattr *ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
-  mnl_attr_put_u32(nlh, CTA_IP_V4_SRC, t->src.v4.s_addr);
-  mnl_attr_put_u32(nlh, CTA_IP_V4_DST, t->dst.v4.s_addr);
+  if (t->l3proto == AF_INET6) {
+    mnl_attr_put(nlh, CTA_IP_V6_SRC, sizeof(t->src.v6), &t->src.v6);
+    mnl_attr_put(nlh, CTA_IP_V6_DST, sizeof(t->dst.v6), &t->dst.v6);
+  } else {
+    mnl_attr_put_u32(nlh, CTA_IP_V4_SRC, t->src.v4.s_addr);
+    mnl_attr_put_u32(nlh, CTA_IP_V4_DST, t->dst.v4.s_addr);
+  }
   mnl_attr_nest_end(nlh, ip);
   struct nlattr *proto = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
   mnl_attr_put_u8(nlh, CTA_PROTO_NUM, t->l4proto);
@@ -329,7 +366,7 @@ static size_t put_new(char *buf, unsigned seq, const struct ct_tuple *orig,
   nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
   nlh->nlmsg_seq = seq;
   struct nfgenmsg *nfh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfh));
-  nfh->nfgen_family = AF_INET;
+  nfh->nfgen_family = orig->l3proto;
   nfh->version = NFNETLINK_V0;
   put_tuple(nlh, CTA_TUPLE_ORIG, orig);
   put_tuple(nlh, CTA_TUPLE_REPLY, reply);
@@ -349,12 +386,38 @@ static size_t put_new(char *buf, unsigned seq, const struct ct_tuple *orig,
   return nlh->nlmsg_len;
 }
 
-/* Writes the IPCTNL_MSG_CT_NEW of one drawn entry at buf; returns its
- * length. */
-static size_t put_entry(char *buf, unsigned seq, uint64_t *state) {
+/* Makes the i-th entry of a table of IPv6 connections: local host i % 64
+ * (fd00:c7f1::/64, a LocalNetwork by default) to remote on tcp 443,
+ * established, without NAT. */
+static void v6_entry(const union ct_addr *remote, size_t i,
+                     struct ct_tuple *orig, struct ct_tuple *reply) {
+  union ct_addr local = {.b = {0xfd, 0x00, 0xc7, 0xf1}};
+  local.b[15] = (uint8_t)(1 + i % 64);
+  *orig = (struct ct_tuple){.src = local,
+                            .dst = *remote,
+                            .src_port = 40000,
+                            .dst_port = 443,
+                            .l3proto = AF_INET6,
+                            .l4proto = IPPROTO_TCP};
+  *reply = (struct ct_tuple){.src = *remote,
+                             .dst = local,
+                             .src_port = 443,
+                             .dst_port = 40000,
+                             .l3proto = AF_INET6,
+                             .l4proto = IPPROTO_TCP};
+}
+
+/* Writes the IPCTNL_MSG_CT_NEW of entry i at buf; returns its length. With
+ * remotes, entry i goes to remotes[i] (v6_entry()); without, it is drawn
+ * from *state (draw_entry()). */
+static size_t put_entry(char *buf, unsigned seq, uint64_t *state,
+                        const union ct_addr *remotes, size_t i) {
   struct ct_tuple orig, reply;
-  uint8_t tcp_state;
-  draw_entry(state, &orig, &reply, &tcp_state);
+  uint8_t tcp_state = TCP_CONNTRACK_ESTABLISHED;
+  if (remotes)
+    v6_entry(&remotes[i], i, &orig, &reply);
+  else
+    draw_entry(state, &orig, &reply, &tcp_state);
   return put_new(buf, seq, &orig, &reply, tcp_state);
 }
 
@@ -367,7 +430,7 @@ static size_t put_delete(char *buf, unsigned seq, const struct ct_tuple *orig) {
   nlh->nlmsg_flags = NLM_F_REQUEST;
   nlh->nlmsg_seq = seq;
   struct nfgenmsg *nfh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfh));
-  nfh->nfgen_family = AF_INET;
+  nfh->nfgen_family = orig->l3proto;
   nfh->version = NFNETLINK_V0;
   put_tuple(nlh, CTA_TUPLE_ORIG, orig);
   return nlh->nlmsg_len;
@@ -418,9 +481,11 @@ static long send_batch(struct mnl_socket *nl, const char *buf, size_t len) {
   return drain_answers(nl);
 }
 
-/* Fills the table until it holds target entries: drawn tuples that clash
- * with one already there are drawn again. Returns the clashes, or -1. */
-static long load_table(size_t target) {
+/* Fills the table until it holds target entries: the office's (drawn
+ * tuples that clash with one already there are drawn again) or, with
+ * remotes, one IPv6 connection to each of the first target remotes.
+ * Returns the clashes, or -1. */
+static long load_table(size_t target, const union ct_addr *remotes) {
   struct mnl_socket *nl = open_socket();
   char *buf = malloc(BATCH_BYTES);
   uint64_t state = 1;
@@ -448,7 +513,7 @@ static long load_table(size_t target) {
         clashes += got;
         used = 0;
       }
-      used += put_entry(buf + used, ++seq, &state);
+      used += put_entry(buf + used, ++seq, &state, remotes, i);
     }
     if ((got = send_batch(nl, buf, used)) < 0 ||
         (count = read_number(SYSCTL "nf_conntrack_count")) < 0)
@@ -914,11 +979,296 @@ static int flood_main(int argc, char **argv) {
   return 0;
 }
 
+/* The crafted benchmark (--crafted): what entries chosen against ctflow's
+ * hash cost a read, under a key their chooser knows and under a secret one.
+ *
+ * The chooser knows KNOWN_KEY (SipHash's reference key) and picks remote
+ * addresses whose hash under it falls into one narrow range of slots of
+ * the peer set: every read counts a peer pair per entry there (the host's
+ * and total's; total's key is the address hash itself), so with the key
+ * known every insert walks one growing run of slots, and a read costs the
+ * square of the entries. With a key drawn at random, what ctflow does,
+ * the same addresses must cost what random ones cost. */
+#define CRAFT_BITS 18  /* the peer set of 65,536 entries has 2^18 slots */
+#define CRAFT_BELOW 64 /* slots 0-63: one try in 4096 is kept */
+#define CRAFT_MAX 1048576
+#define CRAFT_ROUNDS 5 /* reads timed per measurement, after the first */
+#define CRAFT_SIZES 16 /* table sizes per run at most */
+
+static const uint8_t KNOWN_KEY[16] = {0, 1, 2,  3,  4,  5,  6,  7,
+                                      8, 9, 10, 11, 12, 13, 14, 15};
+
+/* Returns remote candidate i: 2001:db8:ee::/48 plus i. */
+static union ct_addr remote_candidate(uint64_t i) {
+  union ct_addr addr = {.b = {0x20, 0x01, 0x0d, 0xb8, 0x00, 0xee}};
+  for (int b = 15; b >= 8; b--, i >>= 8)
+    addr.b[b] = (uint8_t)i;
+  return addr;
+}
+
+/* Fills remote[0..n) with candidates whose hash under KNOWN_KEY has its
+ * low CRAFT_BITS bits below CRAFT_BELOW. Returns the candidates tried. */
+static uint64_t craft_remotes(union ct_addr *remote, size_t n) {
+  uint64_t tried = 0;
+  hash_set_key(KNOWN_KEY);
+  for (size_t k = 0; k < n; tried++) {
+    remote[k] = remote_candidate(tried);
+    k += (hash_addr(AF_INET6, &remote[k]) & ((1u << CRAFT_BITS) - 1)) <
+         CRAFT_BELOW;
+  }
+  return tried;
+}
+
+/* Fills remote[0..n) with random addresses of the same /48. */
+static void random_remotes(union ct_addr *remote, size_t n) {
+  uint64_t state = 7;
+  for (size_t k = 0; k < n; k++)
+    remote[k] = remote_candidate(mix64(state += 0x9e3779b97f4a7c15ull));
+}
+
+/* Returns 0 after drawing a key from the kernel into key, as ctflow does. */
+static int random_key(uint8_t key[16]) {
+  if (getrandom(key, 16, 0) == 16)
+    return 0;
+  fprintf(stderr, "ctflow-bench: getrandom: %s\n", strerror(errno));
+  return -1;
+}
+
+/* Returns 0 once the table is empty, or -1 after saying why. A delete
+ * request without a tuple flushes the table. */
+static int flush_table(void) {
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  struct mnl_socket *nl = open_socket();
+  if (nl == NULL)
+    return -1;
+  struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_DELETE;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  nlh->nlmsg_seq = 1;
+  struct nfgenmsg *nfh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfh));
+  nfh->nfgen_family = AF_UNSPEC;
+  nfh->version = NFNETLINK_V0;
+  ssize_t n = mnl_socket_sendto(nl, nlh, nlh->nlmsg_len);
+  if (n >= 0)
+    n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+  int rc = n < 0 ? -1
+                 : mnl_cb_run(buf, (size_t)n, 1, mnl_socket_get_portid(nl),
+                              NULL, NULL);
+  mnl_socket_close(nl);
+  /* Entries go as their last references are dropped: wait for that. */
+  double until = now() + 10;
+  long count;
+  while (rc >= 0 && (count = read_number(SYSCTL "nf_conntrack_count")) != 0) {
+    if (count < 0 || now() > until) {
+      fprintf(stderr, "ctflow-bench: the table keeps %ld entries\n", count);
+      return -1;
+    }
+    sleep_until(now() + 0.01);
+  }
+  if (rc < 0)
+    fprintf(stderr, "ctflow-bench: flushing the table: %s\n", strerror(errno));
+  return rc < 0 ? -1 : 0;
+}
+
+/* Returns the median CPU time of CRAFT_ROUNDS reads of the table, after
+ * the first (the baseline), by a fresh collector whose tables hash under
+ * key; -1 on failure. CPU time, the kernel's part of the dump included,
+ * because other loads on the machine do not change it; without events the
+ * read runs in this thread alone. */
+static double read_time(const uint8_t key[16]) {
+  double t[CRAFT_ROUNDS];
+  struct collector_config config = {.max_hosts = 4096, .log = log_stderr};
+  localnet_set_default(&config.local);
+  hash_set_key(key); /* no table exists: the last collector is gone */
+  struct collector *c = collector_new(&config);
+  if (c == NULL || collector_read(c) < 0) {
+    collector_free(c);
+    return -1;
+  }
+  int r = 0;
+  for (; r < CRAFT_ROUNDS; r++) {
+    double start = seconds(CLOCK_THREAD_CPUTIME_ID);
+    if (collector_read(c) < 0)
+      break;
+    t[r] = seconds(CLOCK_THREAD_CPUTIME_ID) - start;
+  }
+  collector_free(c);
+  return r == CRAFT_ROUNDS ? median(t, CRAFT_ROUNDS) : -1;
+}
+
+/* Parses sizes of tables: whole numbers from 1 to CRAFT_MAX. Returns how
+ * many, or -1 after saying what is wrong. */
+static int parse_sizes(int argc, char **argv, size_t *size, int max) {
+  if (argc > max) {
+    fprintf(stderr, "ctflow-bench: at most %d sizes\n", max);
+    return -1;
+  }
+  for (int i = 0; i < argc; i++) {
+    char *end;
+    long n = strtol(argv[i], &end, 10);
+    if (*end != '\0' || n < 1 || n > CRAFT_MAX) {
+      fprintf(stderr, "ctflow-bench: not a table size (1 to %d): %s\n",
+              CRAFT_MAX, argv[i]);
+      return -1;
+    }
+    size[i] = (size_t)n;
+  }
+  return argc;
+}
+
+/* Crafts n remotes (saying how long it took), or draws them at random. */
+static union ct_addr *remotes_for(size_t n, bool crafted) {
+  union ct_addr *remote = calloc(n, sizeof(*remote));
+  if (remote == NULL) {
+    fprintf(stderr, "ctflow-bench: out of memory\n");
+    return NULL;
+  }
+  if (!crafted) {
+    random_remotes(remote, n);
+    return remote;
+  }
+  double start = now();
+  uint64_t tried = craft_remotes(remote, n);
+  printf("crafted %zu IPv6 remotes whose hash under key K (00 01 .. 0f) has "
+         "its low %d bits below %d: %" PRIu64 " tries, %.1f s\n",
+         n, CRAFT_BITS, CRAFT_BELOW, tried, now() - start);
+  return remote;
+}
+
+static int crafted_main(int argc, char **argv) {
+  size_t size[CRAFT_SIZES] = {16384, 32768, 65536};
+  int sizes = argc > 0 ? parse_sizes(argc, argv, size, CRAFT_SIZES) : 3;
+  size_t most = 0;
+  uint8_t secret[16];
+  if (sizes < 0)
+    return 2;
+  for (int i = 0; i < sizes; i++)
+    most = size[i] > most ? size[i] : most;
+  if (prepare_namespace(most) < 0 || random_key(secret) < 0)
+    return 1;
+  union ct_addr *crafted = remotes_for(most, true);
+  union ct_addr *random = remotes_for(most, false);
+  if (crafted == NULL || random == NULL)
+    return 1;
+  printf("\nCPU seconds of a read, median of %d after the first; under key "
+         "K, or under a key drawn at random as ctflow draws its own\n\n",
+         CRAFT_ROUNDS);
+  printf("%8s %12s %10s %12s %12s %9s %9s\n", "entries", "crafted, K", "growth",
+         "crafted,", "random,", "crafted/", "K crafted/");
+  printf("%8s %12s %10s %12s %12s %9s %9s\n", "", "", "/doubling", "random key",
+         "random key", "random", "random");
+  double last = 0;
+  for (int i = 0; i < sizes; i++) {
+    size_t n = size[i];
+    double known, secret_crafted, secret_random;
+    if (load_table(n, crafted) < 0 || (known = read_time(KNOWN_KEY)) < 0 ||
+        (secret_crafted = read_time(secret)) < 0 || flush_table() < 0 ||
+        load_table(n, random) < 0 || (secret_random = read_time(secret)) < 0 ||
+        flush_table() < 0)
+      return 1;
+    char growth[16] = "-";
+    if (i > 0 && size[i - 1] != n)
+      snprintf(growth, sizeof(growth), "%.2f",
+               pow(2, log(known / last) / log((double)n / size[i - 1])));
+    printf("%8zu %10.3f s %10s %10.3f s %10.3f s %9.2f %9.1f\n", n, known,
+           growth, secret_crafted, secret_random,
+           secret_crafted / secret_random, known / secret_random);
+    fflush(stdout);
+    last = known;
+  }
+  printf("\ngrowth per doubling: 4 is quadratic, 2 linear; crafted/random "
+         "with a random key: SPEC, at most 1.5\n");
+  free(crafted);
+  free(random);
+  return 0;
+}
+
+/* --load crafted|random N: loads the table for the collectd benchmark
+ * (crafted.sh), the remotes crafted under key K or drawn at random. */
+static int load_main(int argc, char **argv) {
+  size_t n;
+  bool crafted = argc == 2 && strcmp(argv[0], "crafted") == 0;
+  if (argc != 2 || (!crafted && strcmp(argv[0], "random") != 0) ||
+      parse_sizes(1, argv + 1, &n, 1) < 0) {
+    fprintf(stderr, "usage: ctflow-bench --load crafted|random ENTRIES\n");
+    return 2;
+  }
+  if (prepare_namespace(n) < 0)
+    return 1;
+  union ct_addr *remote = remotes_for(n, crafted);
+  long clashes = remote ? load_table(n, remote) : -1;
+  free(remote);
+  return clashes < 0 ? 1 : 0;
+}
+
+/* The hash benchmark (--hash): what one hash costs, for the two kinds of
+ * key a read hashes per entry: an address (the hosts index and the peer
+ * set: 16 bytes and the family) and an original tuple (the flow table: 40
+ * bytes). ctflow's own (SipHash-HASH_C_ROUNDS-HASH_D_ROUNDS, inline, word
+ * by word), and libsodium's crypto_shorthash (SipHash-2-4 behind a call)
+ * over as many bytes. The input changes every time, so that nothing is
+ * computed once for all. */
+#define HASH_RUNS 20000000
+
+/* CPU time, which other loads on the machine change least. */
+static double cpu_now(void) { return seconds(CLOCK_THREAD_CPUTIME_ID); }
+
+static double ns_per_hash(double start) {
+  return (cpu_now() - start) / HASH_RUNS * 1e9;
+}
+
+/* Returns the CPU time of one crypto_shorthash() of len bytes, in ns. */
+static double time_sodium(const uint8_t key[16], size_t len, uint64_t *sink) {
+  unsigned char bytes[64] = {0}, out[crypto_shorthash_BYTES];
+  double start = cpu_now();
+  for (uint32_t i = 0; i < HASH_RUNS; i++) {
+    memcpy(bytes + 12, &i, sizeof(i));
+    crypto_shorthash(out, bytes, len, key);
+    *sink += out[0];
+  }
+  return ns_per_hash(start);
+}
+
+static int hash_main(void) {
+  uint8_t key[16];
+  uint64_t sink = 0;
+  if (random_key(key) < 0 || sodium_init() < 0)
+    return 1;
+  hash_set_key(key);
+  struct ct_entry e = {.orig = {.l3proto = AF_INET6, .l4proto = IPPROTO_TCP}};
+  double start = cpu_now();
+  for (uint32_t i = 0; i < HASH_RUNS; i++) {
+    e.orig.dst.w[3] = i;
+    sink += hash_addr(AF_INET6, &e.orig.dst);
+  }
+  double address = ns_per_hash(start);
+  start = cpu_now();
+  for (uint32_t i = 0; i < HASH_RUNS; i++) {
+    e.orig.dst.w[3] = i;
+    sink += flow_tuple_hash(&e);
+  }
+  double tuple = ns_per_hash(start);
+
+  printf("%-40s %12s %12s\n", "ns per hash", "address", "tuple");
+  printf("%-32s SipHash-%d-%d %9.1f ns %9.1f ns\n", "ctflow (hash.h, inline)",
+         HASH_C_ROUNDS, HASH_D_ROUNDS, address, tuple);
+  printf("%-32s SipHash-2-4 %9.1f ns %9.1f ns\n", "libsodium crypto_shorthash",
+         time_sodium(key, 17, &sink), time_sodium(key, 40, &sink));
+  printf("(%d hashes each; checksum %016" PRIx64 ")\n", HASH_RUNS, sink);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "--events") == 0)
     return events_main(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "--flood") == 0)
     return flood_main(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "--crafted") == 0)
+    return crafted_main(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "--load") == 0)
+    return load_main(argc - 2, argv + 2);
+  if (argc == 2 && strcmp(argv[1], "--hash") == 0)
+    return hash_main();
   long entries = argc >= 2 ? strtol(argv[1], NULL, 10) : 0;
   int rounds = argc == 3 ? atoi(argv[2]) : 5;
   if (argc < 2 || argc > 3 || entries <= 0 || rounds < 1 ||
@@ -926,7 +1276,10 @@ int main(int argc, char **argv) {
     fprintf(stderr,
             "usage: ctflow-bench ENTRIES [ROUNDS (1-%d, default 5)]\n"
             "       ctflow-bench --events [RATE|max ...]\n"
-            "       ctflow-bench --flood RATE|max SECONDS\n",
+            "       ctflow-bench --flood RATE|max SECONDS\n"
+            "       ctflow-bench --crafted [ENTRIES ...]\n"
+            "       ctflow-bench --load crafted|random ENTRIES\n"
+            "       ctflow-bench --hash\n",
             MAX_ROUNDS);
     return 2;
   }
@@ -934,7 +1287,7 @@ int main(int argc, char **argv) {
     return 1;
 
   double start = now();
-  long clashes = load_table(entries);
+  long clashes = load_table(entries, NULL);
   if (clashes < 0)
     return 1;
   double load_seconds = now() - start;

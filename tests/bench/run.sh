@@ -9,19 +9,19 @@
 #                                          (default: 100000 1000000)
 #   tests/bench/run.sh --events [RATE ...] the event benchmark only (default:
 #                                          10000 25000 50000 100000 200000 max)
+#   tests/bench/run.sh --crafted [N ...]   crafted entries against random
+#                                          ones (default: 16384 32768 65536),
+#                                          all sizes in one namespace
 #   tests/bench/run.sh N ...               as --dump N ...
 #
-# --dump and --events can be given together, each with its own list.
+# --dump, --events and --crafted can be given together, each with its own
+# list; with none of them, --dump and --events run.
 # The binary is $CTFLOW_BENCH, else the one `make bench` builds in
 # $CTFLOW_BUILD (default: the current directory, a configured build tree).
 # ROUNDS (default 5) sets how often each dump measurement is taken.
 # Namespaces are named $CTFLOW_NETNS_PREFIX-PID-... (default ctfb).
-#
-# Outside the initial network namespace nf_conntrack_max is read-only:
-# every namespace's table is limited by the initial namespace's
-# net.netfilter.nf_conntrack_max. This script raises it, and
-# nf_conntrack_buckets with it (the kernel's default is one bucket per
-# allowed entry), and puts back what it changed when it ends.
+# nf_conntrack_max and nf_conntrack_buckets are raised as the tables need
+# (bench.sh) and put back when the script ends.
 set -euo pipefail
 
 die() {
@@ -34,18 +34,24 @@ die() {
 
 sizes=()
 rates=()
+crafts=()
 dump=
 events=
+crafted=
 list=sizes
 for arg in "$@"; do
   case $arg in
   --dump) dump=1 list=sizes ;;
   --events) events=1 list=rates ;;
+  --crafted) crafted=1 list=crafts ;;
   *)
     if [ $list = sizes ]; then
       [[ $arg =~ ^[1-9][0-9]*$ ]] || die "not an entry count: $arg"
       dump=1
       sizes+=("$arg")
+    elif [ $list = crafts ]; then
+      [[ $arg =~ ^[1-9][0-9]*$ ]] || die "not an entry count: $arg"
+      crafts+=("$arg")
     else
       [[ $arg =~ ^([1-9][0-9]*|max)$ ]] || die "not a rate: $arg"
       rates+=("$arg")
@@ -53,49 +59,26 @@ for arg in "$@"; do
     ;;
   esac
 done
-if [ -z "$dump" ] && [ -z "$events" ]; then
+if [ -z "$dump" ] && [ -z "$events" ] && [ -z "$crafted" ]; then
   dump=1 events=1
 fi
 if [ -n "$dump" ] && [ ${#sizes[@]} -eq 0 ]; then sizes=(100000 1000000); fi
+if [ -n "$crafted" ] && [ ${#crafts[@]} -eq 0 ]; then
+  crafts=(16384 32768 65536)
+fi
 prefix=${CTFLOW_NETNS_PREFIX:-ctfb}
 
-if [ -n "${CTFLOW_BENCH:-}" ]; then
-  bench=$CTFLOW_BENCH
-else
-  build=${CTFLOW_BUILD:-$PWD}
-  [ -f "$build/Makefile" ] ||
-    die "no build tree in $build: set CTFLOW_BUILD to a configured build directory or CTFLOW_BENCH to a built ctflow-bench"
-  make -s -C "$build" bench >&2
-  bench=$build/tests/bench/ctflow-bench
-fi
-[ -x "$bench" ] || die "$bench is not an executable"
+# shellcheck source=tests/bench/bench.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench.sh"
+bench_find || exit 1
 if [ -n "$dump" ]; then
   command -v conntrack >/dev/null ||
     die "conntrack (conntrack-tools) is needed: the benchmark compares against conntrack -L"
 fi
 
-max_sysctl=/proc/sys/net/netfilter/nf_conntrack_max
-buckets_sysctl=/proc/sys/net/netfilter/nf_conntrack_buckets
-old_max=$(<"$max_sysctl")
-old_buckets=$(<"$buckets_sysctl")
-set_max=
-set_buckets=
 ns=
-
-# Puts sysctl $1 back to $3 if it still holds $2, the value this script
-# set: a concurrent run may have changed it since, and that one is theirs.
-restore() {
-  if [ -n "$2" ] && [ "$(<"$1")" = "$2" ]; then
-    echo "$3" >"$1"
-    echo "run.sh: restored $1 to $3" >&2
-  fi
-}
-
-# Empties the namespace's table before deleting it, so that the kernel
-# frees its entries now, not in the background of the next measurement.
 drop_namespace() {
-  ip netns exec "$ns" conntrack -F >/dev/null 2>&1 || true
-  ip netns del "$ns"
+  bench_drop_namespace "$ns"
   ns=
 }
 
@@ -103,54 +86,42 @@ cleanup() {
   if [ -n "$ns" ]; then
     drop_namespace || true
   fi
-  restore "$max_sysctl" "$set_max" "$old_max"
-  restore "$buckets_sysctl" "$set_buckets" "$old_buckets"
+  bench_restore
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# Raises sysctl $1 to at least $2; prints the value it took, if it was
-# raised: the kernel rounds nf_conntrack_buckets up to fill whole pages.
-raise() {
-  local old new
-  old=$(<"$1")
-  if [ "$old" -lt "$2" ]; then
-    echo "$2" >"$1" || return
-    new=$(<"$1")
-    echo "run.sh: raised $1 from $old to $new" >&2
-    echo "$new"
-  fi
-}
 
 # Prints the seconds since $1, an $EPOCHREALTIME.
 since() {
   awk -v s="$1" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.1f", e - s }'
 }
 
-for n in "${sizes[@]}"; do
-  start=$EPOCHREALTIME
-  # The kernel's gc drops unassured entries above 95% of the limit; stay
-  # well below it.
-  need=$((n + n / 4))
-  raised=$(raise "$max_sysctl" "$need")
-  if [ -n "$raised" ]; then set_max=$raised; fi
-  raised=$(raise "$buckets_sysctl" "$need")
-  if [ -n "$raised" ]; then set_buckets=$raised; fi
-
-  ip netns add "$prefix-$$-$n"
-  ns=$prefix-$$-$n
-  echo "== $n entries (namespace $ns)"
-  ip netns exec "$ns" "$bench" "$n" ${ROUNDS:+"$ROUNDS"}
+# Runs ctflow-bench with the arguments from $3 on in a fresh namespace
+# named after $1, under the heading $2; prints how long it all took.
+in_namespace() {
+  local start=$EPOCHREALTIME
+  ip netns add "$prefix-$$-$1"
+  ns=$prefix-$$-$1
+  echo "== $2 (namespace $ns)"
+  ip netns exec "$ns" "$bench" "${@:3}"
   drop_namespace
   echo "end to end $(since "$start") s"
+}
+
+for n in "${sizes[@]}"; do
+  bench_make_room "$n"
+  in_namespace "$n" "$n entries" "$n" ${ROUNDS:+"$ROUNDS"}
 done
 
 if [ -n "$events" ]; then
-  start=$EPOCHREALTIME
-  ip netns add "$prefix-$$-events"
-  ns=$prefix-$$-events
-  echo "== ending entries (namespace $ns)"
-  ip netns exec "$ns" "$bench" --events "${rates[@]}"
-  drop_namespace
-  echo "end to end $(since "$start") s"
+  in_namespace events "ending entries" --events "${rates[@]}"
+fi
+
+if [ -n "$crafted" ]; then
+  most=0
+  for n in "${crafts[@]}"; do
+    if [ "$n" -gt "$most" ]; then most=$n; fi
+  done
+  bench_make_room "$most"
+  in_namespace crafted "crafted entries" --crafted "${crafts[@]}"
 fi

@@ -24,11 +24,14 @@ NS=ctfi-bo$$
 WORK=$(mktemp -d /tmp/ctfi-bad_option.XXXXXX)
 
 # name | <Plugin ctflow> body | option | value as the error must name it
+# (a "\n" in a body starts a new line: the second-block case closes the
+# block and opens another)
 CASES=(
   'good|LocalNetwork "192.168.77.0/24"||'
   'unknown option|Frobnicate "wibble"|Frobnicate|wibble'
   'bad CIDR|LocalNetwork "10.0.0.0/33"|LocalNetwork|10.0.0.0/33'
   'negative MaxHosts|MaxHosts -1|MaxHosts|-1'
+  'MaxNewHosts 0|MaxNewHosts 0|MaxNewHosts|0'
   'unknown FlowKey|FlowKey "foo"|FlowKey|foo'
   'ForgetAfter 0|ForgetAfter 0|ForgetAfter|0'
   'non-boolean Events|Events "maybe"|Events|maybe'
@@ -47,11 +50,13 @@ CASES=(
   'Mark mask that does not parse|Mark "0x2a/ff"|Mark|0x2a/ff'
   'Host that is no address|Host "laptop"|Host|laptop'
   'Host regex that does not compile|Host "/(/"|Host|/(/'
+  'Host regex that regcomp would spend 10 s on|Host "/2++++++++++++++++++++++/"|Host|/2++++++++++++++++++++++/'
   'non-boolean IgnoreSelected|IgnoreSelected "yes"|IgnoreSelected|yes'
+  'a second <Plugin ctflow> block|LocalNetwork "192.168.77.0/24"\n</Plugin>\n<Plugin ctflow>\n  MaxHosts 10|a second <Plugin ctflow> block|put all ctflow options in one block'
 )
 
 # Every option ctflow knows: the unknown option's error lists them.
-OPTIONS="LocalNetwork MaxHosts Events EventBufferSize TopFlows FlowKey
+OPTIONS="LocalNetwork MaxHosts MaxNewHosts Events EventBufferSize TopFlows FlowKey
   MaxFlowKeys ForgetAfter NetNamespace EnableAccounting HostName HostsFile
   Protocol Zone Mark Host IgnoreSelected"
 
@@ -71,7 +76,7 @@ ip -n "$NS" link set lo up
 
 for i in "${!CASES[@]}"; do
   IFS='|' read -r _ body _ _ <<<"${CASES[$i]}"
-  collectd_conf "$WORK/$i" load "  $body"
+  collectd_conf "$WORK/$i" load "  ${body//\\n/$'\n'}"
   collectd_start "$WORK/$i" "$NS"
 done
 

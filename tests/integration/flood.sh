@@ -50,11 +50,12 @@ rss() {
 # MAX: flows E <= 3 MAX (the entries and two budgets of tombstones), peer
 # pairs P <= 2 MAX, hosts H <= MaxHosts + 2, flow keys K <= MaxFlowKeys
 # and TopFlows 10 top keys, every figure doubled (arrays grow by
-# doubling), plus 40 KiB of buffers; no names here.
+# doubling), plus 40 KiB of buffers and 256 KiB for hosts refused a
+# bucket; no names here.
 rss_bound() {
   local max=$1
   awk -v m="$max" -v h="$MAX_HOSTS" -v k="$MAX_FLOW_KEYS" 'BEGIN {
-    printf "%d", 2 * (3 * m * 56 + 2 * m * 10.7 + (h + 2) * 750 + h * 8 + k * 128 + 10 * 112) + 40 * 1024 }'
+    printf "%d", 2 * (3 * m * 56 + 2 * m * 10.7 + (h + 2) * 750 + h * 8 + k * 136 + 10 * 120) + 296 * 1024 }'
 }
 
 # The post-flood workload: every LAN address sends and receives.

@@ -7,7 +7,8 @@
 # touched and one that is new gets it all from apt.
 
 CTFLOW_BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
-  libmnl-dev libnetfilter-conntrack-dev check collectd-core collectd-dev"
+  libmnl-dev libnetfilter-conntrack-dev check libsodium-dev collectd-core
+  collectd-dev"
 CTFLOW_RUN_PACKAGES="iproute2 nftables conntrack iputils-ping socat iperf3
   python3 procps"
 

@@ -505,6 +505,105 @@ START_TEST(max_hosts_0_sends_every_host_to_other) {
 }
 END_TEST
 
+/* MaxNewHosts and the IPv6 share */
+
+/* One whole read whose dump returns the n entries of es. */
+static void read_all(const struct ct_entry *es, size_t n) {
+  accounting_begin_read(&acct);
+  for (size_t i = 0; i < n; i++)
+    accounting_add(&acct, &es[i]);
+  accounting_end_read(&acct, true);
+}
+
+/* Returns the number of hosts of family with a bucket of their own. */
+static size_t hosts_of(uint8_t family) {
+  size_t n = 0;
+  for (size_t i = 2; i < acct.hosts.count; i++)
+    n += acct.hosts.buckets[i].family == family;
+  return n;
+}
+
+/* Fills es[0..n) with pings to the web from n hosts of the café's LAN of
+ * family (AF_INET: .1 to .n; AF_INET6: ::1 to ::n), IDs from first_id. */
+static void pings_from_hosts(struct ct_entry *es, size_t n, uint8_t family,
+                             uint32_t first_id) {
+  char host[64];
+  for (size_t i = 0; i < n; i++) {
+    if (family == AF_INET6)
+      snprintf(host, sizeof(host), "2001:db8:1::%zx", i + 1);
+    else
+      snprintf(host, sizeof(host), "192.168.1.%zu", i + 1);
+    entry_ping(&es[i], host, family == AF_INET6 ? WEB6 : WEB, 7);
+    es[i].id = first_id + (uint32_t)i;
+  }
+}
+
+START_TEST(the_first_read_gives_every_host_in_the_table_a_bucket) {
+  acct.hosts.max_new = 1;
+  read_whole(&web, &dns);
+  ck_assert_uint_eq(acct.hosts.count, 2 + 2);
+  struct ct_entry pings[2];
+  entry_ping(&pings[0], LAPTOP6, WEB6, 7);
+  entry_ping(&pings[1], PHONE6, WEB6, 7);
+  pings[1].id = 8;
+  read_whole(&web, &dns, &pings[0], &pings[1]);
+  ck_assert_uint_eq(acct.hosts.count, 2 + 2 + 1);
+}
+END_TEST
+
+/* The server's port-forward entry is inbound: in its own bucket the reply
+ * direction is what it sends; in other, SPEC rule 3 makes the original
+ * direction tx. */
+START_TEST(a_host_deferred_by_max_new_counts_in_other_until_a_later_read) {
+  acct.hosts.max_new = 1;
+  read_whole();
+  entry_counters(&web, 3, 180, 2, 1500);
+  entry_counters(&forward, 5, 400, 6, 9000);
+  read_whole(&web, &forward);
+  ck_assert_uint_eq(acct.hosts.count, 2 + 1);
+  assert_sent(other(), 5, 400);
+  assert_received(other(), 6, 9000);
+  ck_assert_uint_eq(acct.hosts.deferred, 1);
+  entry_counters(&web, 4, 240, 3, 2000);
+  entry_counters(&forward, 7, 500, 9, 12000);
+  read_whole(&web, &forward);
+  assert_sent(host(SERVER), 9 - 6, 12000 - 9000);
+  assert_received(host(SERVER), 7 - 5, 500 - 400);
+  assert_sent(other(), 5, 400);
+  assert_sent(total(), 4 + 5 + 3, 240 + 400 + 3000);
+  assert_received(total(), 3 + 6 + 2, 2000 + 9000 + 100);
+}
+END_TEST
+
+/* The café's IPv4 LAN is a /24: its 256 addresses keep their places, and
+ * IPv6 hosts, which come first here, get the rest. */
+START_TEST(the_ipv4_networks_keep_their_room_from_ipv6_hosts) {
+  static struct ct_entry es[345 + 254];
+  start(600);
+  pings_from_hosts(es, 345, AF_INET6, 1000);
+  pings_from_hosts(es + 345, 254, AF_INET, 2000);
+  read_all(es, 345 + 254);
+  ck_assert_uint_eq(hosts_of(AF_INET6), 600 - 256);
+  ck_assert_uint_eq(hosts_of(AF_INET), 254);
+  ck_assert_uint_eq(other()->connections[PROTO_ICMP], 1);
+}
+END_TEST
+
+START_TEST(with_the_default_networks_ipv6_hosts_hold_half_of_max_hosts) {
+  struct ct_entry es[6];
+  localnet_set_default(&local);
+  start(8);
+  for (size_t i = 0; i < 6; i++) {
+    char host[64];
+    snprintf(host, sizeof(host), "fd00::%zx", i + 1);
+    entry_ping(&es[i], host, WEB6, 7);
+    es[i].id = 10 + (uint32_t)i;
+  }
+  read_all(es, 6);
+  ck_assert_uint_eq(hosts_of(AF_INET6), 4);
+}
+END_TEST
+
 /* Selecting: Protocol, Zone, Mark drop entries; Host moves them */
 
 START_TEST(an_entry_the_filter_leaves_out_is_counted_nowhere) {
@@ -1110,6 +1209,16 @@ static Suite *accounting_suite(void) {
   tcase_add_test(max, a_host_beyond_max_hosts_goes_to_other_with_orig_as_tx);
   tcase_add_test(max, max_hosts_0_sends_every_host_to_other);
   suite_add_tcase(s, max);
+
+  TCase *admit = tcase_create("MaxNewHosts and the IPv6 share");
+  tcase_add_checked_fixture(admit, setup, teardown);
+  tcase_add_test(admit, the_first_read_gives_every_host_in_the_table_a_bucket);
+  tcase_add_test(admit,
+                 a_host_deferred_by_max_new_counts_in_other_until_a_later_read);
+  tcase_add_test(admit, the_ipv4_networks_keep_their_room_from_ipv6_hosts);
+  tcase_add_test(admit,
+                 with_the_default_networks_ipv6_hosts_hold_half_of_max_hosts);
+  suite_add_tcase(s, admit);
 
   TCase *selecting = tcase_create("selecting");
   tcase_add_checked_fixture(selecting, setup, teardown);

@@ -11,8 +11,10 @@
 
 #include "accounting.h"
 #include "classify.h"
+#include "crafted.h"
 #include "entries.h"
 #include "flowkeys.h"
+#include "hash.h"
 
 /* ForgetAfter's default (HOSTS_FORGET_AFTER): intervals without traffic before
  * a key goes. */
@@ -272,22 +274,124 @@ END_TEST
 
 /* MaxFlowKeys */
 
-START_TEST(keys_beyond_max_flow_keys_add_to_other_only) {
+/* Starts the keys over with room for max_keys. */
+static void room_for(size_t max_keys) {
   flowkeys_free(&keys);
-  ck_assert_int_eq(flowkeys_init(&keys, FLOW_KEY_CONVERSATION, 2), 0);
+  ck_assert_int_eq(flowkeys_init(&keys, FLOW_KEY_CONVERSATION, max_keys), 0);
+}
+
+/* In a full table, a newcomer that brings as much as the lightest key
+ * carried adds to "other" only; one that brings more takes its place. */
+START_TEST(a_newcomer_heavier_than_the_lightest_key_takes_its_place) {
+  room_for(2);
   carry(1, 100, 0);
   carry(2, 200, 0);
-  carry(3, 9000, 900); /* the heaviest, but no room for it */
-  ck_assert_uint_eq(flowkeys_count(&keys), 2);
-  ck_assert_uint_eq(end(3), 2);
-  ck_assert_str_eq(ranked(2), "k2 k1");
-  ck_assert_uint_eq(keys.other.tx_bytes, 9000);
-  ck_assert_uint_eq(keys.other.rx_bytes, 900);
-  ck_assert_uint_eq(keys.other.tx_packets, 1);
-  carry(3, 9000, 900);
-  ck_assert_uint_eq(end(3), 0);
+  carry(3, 60, 40);
   ck_assert(!is_tracked(3));
-  ck_assert_uint_eq(keys.other.tx_bytes, 18000);
+  ck_assert_uint_eq(keys.evicted, 0);
+  carry(4, 9000, 900);
+  ck_assert_uint_eq(flowkeys_count(&keys), 2);
+  ck_assert(is_tracked(4) && is_tracked(2) && !is_tracked(1));
+  ck_assert_uint_eq(keys.evicted, 1);
+  ck_assert_uint_eq(end(3), 2);
+  ck_assert_str_eq(ranked(2), "k4 k2");
+  ck_assert_uint_eq(top[0].since_tracked.tx_bytes, 9000);
+  ck_assert_uint_eq(top[0].since_tracked.rx_bytes, 900);
+  ck_assert_uint_eq(keys.other.tx_bytes, 60 + 100);
+  ck_assert_uint_eq(keys.other.rx_bytes, 40);
+}
+END_TEST
+
+/* SPEC: the flows series of an interval (top keys + other) add up to
+ * total; what the evicted key carried went to total, and goes to other. */
+START_TEST(what_an_evicted_key_carried_in_the_interval_goes_to_other) {
+  room_for(2);
+  carry(1, 100, 10);
+  carry(2, 200, 0);
+  carry(3, 9000, 900);
+  carry(1, 5, 5); /* k1 again, now a newcomer that gets no place */
+  ck_assert_uint_eq(end(3), 2);
+  ck_assert_uint_eq(bytes(&keys.other), 100 + 10 + 5 + 5);
+  ck_assert_uint_eq(bytes(&keys.other) + bytes(&top[0].interval) +
+                        bytes(&top[1].interval),
+                    110 + 200 + 9900 + 10);
+}
+END_TEST
+
+START_TEST(a_key_that_carried_much_lately_keeps_its_place_while_quiet) {
+  room_for(2);
+  carry(1, 1000, 0);
+  carry(2, 100, 0);
+  end(2);
+  carry(3, 600, 0); /* heavier than k2 has been, not than k1 */
+  ck_assert(is_tracked(1) && is_tracked(3) && !is_tracked(2));
+}
+END_TEST
+
+START_TEST(what_a_key_carried_weighs_half_as_much_each_interval_after) {
+  room_for(1);
+  carry(1, 800, 0);
+  end(1);
+  end(1);
+  end(1); /* k1 weighs 800 / 2 / 2 = 200 now */
+  carry(2, 200, 0);
+  ck_assert(is_tracked(1) && !is_tracked(2));
+  carry(3, 201, 0);
+  ck_assert(is_tracked(3) && !is_tracked(1));
+}
+END_TEST
+
+START_TEST(what_a_key_carries_in_the_interval_weighs_as_it_comes) {
+  room_for(1);
+  carry(1, 100, 0);
+  end(1);
+  carry(1, 500, 0); /* weighs 100 + 500 now */
+  carry(2, 600, 0);
+  ck_assert(is_tracked(1) && !is_tracked(2));
+  carry(3, 601, 0);
+  ck_assert(is_tracked(3) && !is_tracked(1));
+}
+END_TEST
+
+/* A guest sends one datagram each from thousands of ports or addresses,
+ * every interval: its keys fill the table and stay busy. A real heavy flow
+ * that comes last in the interval still gets a place, is top, and keeps
+ * its place while the guest goes on. */
+START_TEST(a_table_full_of_light_busy_keys_does_not_keep_a_heavy_flow_out) {
+  room_for(1000);
+  for (int interval = 0; interval < 5; interval++) {
+    for (unsigned k = 100; k < 3100; k++)
+      carry(k, 60, 60);
+    if (interval >= 2)
+      carry(1, 5000000, 100000);
+    end(1);
+  }
+  ck_assert(is_tracked(1));
+  ck_assert_str_eq(ranked(1), "k1");
+  ck_assert_uint_eq(top[0].since_tracked.tx_bytes, 3 * 5000000);
+}
+END_TEST
+
+/* Each eviction frees a slot of the open-addressing index: a free slot in
+ * the middle of a probe run must not hide the keys after it. */
+START_TEST(after_many_evictions_every_tracked_key_is_found_and_no_other) {
+  room_for(64);
+  for (unsigned k = 1; k <= 5000; k++)
+    carry(k, k, 0); /* each heavier than any before: each evicts one */
+  ck_assert_uint_eq(keys.evicted, 5000 - 64);
+  size_t tracked_keys = 0;
+  for (unsigned k = 1; k <= 5000; k++) {
+    struct key_stats probe = {.key = key(k)};
+    size_t slot;
+    long pos = table_find(&keys.keys, &probe, &slot);
+    if (pos < 0)
+      continue;
+    tracked_keys++;
+    ck_assert_uint_eq(flowkeys_at(&keys, (size_t)pos)->key.service_port,
+                      1000 + k);
+  }
+  ck_assert_uint_eq(tracked_keys, 64);
+  ck_assert(is_tracked(5000));
 }
 END_TEST
 
@@ -880,7 +984,9 @@ START_TEST(the_quickselect_picks_what_a_full_sort_ranks_first) {
 }
 END_TEST
 
-START_TEST(keys_beyond_max_flow_keys_among_many_go_to_other) {
+/* Keys in ascending weight: each newcomer outweighs every key tracked,
+ * so the heaviest keys are tracked and top whatever the samples. */
+START_TEST(among_many_keys_the_heaviest_take_the_places_of_lighter_ones) {
   flowkeys_free(&keys);
   ck_assert_int_eq(flowkeys_init(&keys, FLOW_KEY_CONVERSATION, 1000), 0);
   uint64_t all = 0;
@@ -895,10 +1001,62 @@ START_TEST(keys_beyond_max_flow_keys_among_many_go_to_other) {
   ck_assert_uint_eq(flowkeys_end_interval(&keys, 10, IDLE_LIMIT, top), 10);
   uint64_t top_bytes = 0;
   for (size_t r = 0; r < 10; r++) {
-    ck_assert_uint_eq(many_index(&top[r].key), 999 - r);
+    ck_assert_uint_eq(many_index(&top[r].key), 4999 - r);
     top_bytes += bytes(&top[r].interval);
   }
   ck_assert_uint_eq(bytes(&keys.other), all - top_bytes);
+}
+END_TEST
+
+/* Crafted keys (crafted.h): IPv6 flow keys that share slots under
+ * KNOWN_KEY. */
+#define CRAFTED 256
+
+/* Returns candidate key i: laptop to candidate remote i on tcp 443. */
+static struct flow_key candidate_key(const union ct_addr *laptop, uint64_t i) {
+  struct flow_key fk;
+  memset(&fk, 0, sizeof(fk));
+  fk.local = *laptop;
+  fk.remote = crafted_candidate(i);
+  fk.family = AF_INET6;
+  fk.l4proto = IPPROTO_TCP;
+  fk.service_port = 443;
+  return fk;
+}
+
+/* Returns the longest run of slots that the keys, each carrying a packet,
+ * take in a table made under key. */
+static size_t run_of_keys(const uint8_t key[16], const struct flow_key *fk) {
+  struct flowkeys k;
+  struct ct_counters packet = {.packets = 1, .bytes = 100};
+  hash_set_key(key);
+  ck_assert_int_eq(flowkeys_init(&k, FLOW_KEY_CONVERSATION, 65536), 0);
+  for (int i = 0; i < CRAFTED; i++)
+    flowkeys_add(&k, &fk[i], &packet, &packet);
+  ck_assert_uint_eq(flowkeys_count(&k), CRAFTED);
+  size_t run =
+      longest_run(k.keys.slots, k.keys.slot_mask + 1, sizeof(*k.keys.slots));
+  flowkeys_free(&k);
+  return run;
+}
+
+START_TEST(
+    flow_keys_crafted_to_share_slots_under_a_known_key_spread_under_another) {
+  struct flow_key fk[CRAFTED];
+  struct flowkeys k;
+  union ct_addr laptop = addr_of(LAPTOP6);
+  hash_set_key(KNOWN_KEY);
+  ck_assert_int_eq(flowkeys_init(&k, FLOW_KEY_CONVERSATION, 65536), 0);
+  /* By the table's own hash, low 12 bits below 8: one run in any table
+   * of up to 4096 slots. */
+  for (uint64_t i = 0, n = 0; n < CRAFTED; i++) {
+    struct key_stats probe = {.key = candidate_key(&laptop, i)};
+    fk[n] = probe.key;
+    n += (k.keys.hash(&probe) & 0xfff) < 8;
+  }
+  flowkeys_free(&k);
+  ck_assert_uint_ge(run_of_keys(KNOWN_KEY, fk), CRAFTED);
+  ck_assert_uint_le(run_of_keys(SECRET_KEY, fk), CRAFTED / 4);
 }
 END_TEST
 
@@ -932,7 +1090,19 @@ static Suite *flowkeys_suite(void) {
 
   TCase *bound = tcase_create("MaxFlowKeys and idle keys");
   tcase_add_checked_fixture(bound, setup, teardown);
-  tcase_add_test(bound, keys_beyond_max_flow_keys_add_to_other_only);
+  tcase_add_test(bound,
+                 a_newcomer_heavier_than_the_lightest_key_takes_its_place);
+  tcase_add_test(bound,
+                 what_an_evicted_key_carried_in_the_interval_goes_to_other);
+  tcase_add_test(bound,
+                 a_key_that_carried_much_lately_keeps_its_place_while_quiet);
+  tcase_add_test(bound,
+                 what_a_key_carried_weighs_half_as_much_each_interval_after);
+  tcase_add_test(bound, what_a_key_carries_in_the_interval_weighs_as_it_comes);
+  tcase_add_test(
+      bound, a_table_full_of_light_busy_keys_does_not_keep_a_heavy_flow_out);
+  tcase_add_test(bound,
+                 after_many_evictions_every_tracked_key_is_found_and_no_other);
   tcase_add_test(bound, a_forgotten_key_makes_room_for_a_new_one);
   tcase_add_test(bound, a_key_idle_for_fewer_than_idle_limit_intervals_is_kept);
   tcase_add_test(bound, a_key_idle_for_idle_limit_intervals_is_forgotten);
@@ -981,8 +1151,15 @@ static Suite *flowkeys_suite(void) {
   tcase_add_checked_fixture(many, setup, teardown);
   tcase_set_timeout(many, 60);
   tcase_add_test(many, the_quickselect_picks_what_a_full_sort_ranks_first);
-  tcase_add_test(many, keys_beyond_max_flow_keys_among_many_go_to_other);
+  tcase_add_test(many,
+                 among_many_keys_the_heaviest_take_the_places_of_lighter_ones);
   suite_add_tcase(s, many);
+
+  TCase *crafted = tcase_create("crafted keys");
+  tcase_add_test(
+      crafted,
+      flow_keys_crafted_to_share_slots_under_a_known_key_spread_under_another);
+  suite_add_tcase(s, crafted);
   return s;
 }
 

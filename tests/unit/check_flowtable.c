@@ -3,8 +3,10 @@
 #include <check.h>
 #include <stdint.h>
 
+#include "crafted.h"
 #include "entries.h"
 #include "flowtable.h"
+#include "hash.h"
 
 static struct flowtable *table;
 
@@ -332,6 +334,64 @@ START_TEST(a_million_flows_take_at_most_64_bytes_each) {
 }
 END_TEST
 
+/* Crafted flows (crafted.h): IPv6 flows that share slots under
+ * KNOWN_KEY. */
+#define CRAFTED 32
+
+/* Returns candidate flow i: the laptop to candidate remote i on tcp 443,
+ * with ID i + 1 (the laptop's flow to the web is the pattern). */
+static struct ct_entry candidate_flow(const struct ct_entry *pattern,
+                                      uint64_t i) {
+  struct ct_entry e = *pattern;
+  e.orig.dst = e.reply.src = crafted_candidate(i);
+  e.id = (uint32_t)i + 1;
+  return e;
+}
+
+static struct flow *insert(struct flowtable *t, const struct ct_entry *e) {
+  struct flow *f = flowtable_upsert(t, e->id, flow_tuple_hash(e));
+  if (f == NULL)
+    ck_abort_msg("out of memory");
+  return f;
+}
+
+/* Returns the longest run of index slots that the flows take in a table
+ * made under key. */
+static size_t run_of_flows(const uint8_t key[16], const struct ct_entry *e) {
+  hash_set_key(key);
+  struct flowtable *t = flowtable_new();
+  ck_assert_ptr_nonnull(t);
+  for (int i = 0; i < CRAFTED; i++)
+    insert(t, &e[i]);
+  size_t run = flowtable_longest_run(t);
+  flowtable_free(t);
+  return run;
+}
+
+START_TEST(
+    flows_crafted_to_share_slots_under_a_known_key_spread_under_another) {
+  struct ct_entry flow[CRAFTED], pattern;
+  entry_tcp(&pattern, LAPTOP6, 40000, WEB6, 443);
+  hash_set_key(KNOWN_KEY);
+  struct flowtable *t = flowtable_new();
+  ck_assert_ptr_nonnull(t);
+  /* The first candidate stays (seen by generation 1); another is kept
+   * when the two make a run of 2 (it takes the first one's slot or one
+   * beside it), and the sweep of generation 1 takes it out again. */
+  flow[0] = candidate_flow(&pattern, 0);
+  insert(t, &flow[0])->seen = 1;
+  for (uint64_t i = 1, n = 1; n < CRAFTED; i++) {
+    flow[n] = candidate_flow(&pattern, i);
+    insert(t, &flow[n]);
+    n += flowtable_longest_run(t) == 2;
+    flowtable_sweep(t, 1, true);
+  }
+  flowtable_free(t);
+  ck_assert_uint_ge(run_of_flows(KNOWN_KEY, flow), CRAFTED);
+  ck_assert_uint_le(run_of_flows(SECRET_KEY, flow), CRAFTED / 4);
+}
+END_TEST
+
 static Suite *flowtable_suite(void) {
   Suite *s = suite_create("flowtable");
 
@@ -383,6 +443,12 @@ static Suite *flowtable_suite(void) {
                  the_memory_grows_with_the_flows_and_a_sweep_gives_it_back);
   tcase_add_test(scale, a_million_flows_take_at_most_64_bytes_each);
   suite_add_tcase(s, scale);
+
+  TCase *crafted = tcase_create("crafted flows");
+  tcase_add_test(
+      crafted,
+      flows_crafted_to_share_slots_under_a_known_key_spread_under_another);
+  suite_add_tcase(s, crafted);
   return s;
 }
 

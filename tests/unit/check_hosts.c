@@ -1,12 +1,15 @@
-/* check_hosts.c: the per-host buckets, MaxHosts, peers, and the set that
- * tells peers apart. */
+/* check_hosts.c: the per-host buckets, MaxHosts, MaxNewHosts and the IPv6
+ * share, peers, and the set that tells peers apart. */
 #include <check.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "crafted.h"
 #include "entries.h"
+#include "hash.h"
+#include "host_select.h"
 #include "hosts.h"
 #include "peerset.h"
 
@@ -406,6 +409,181 @@ START_TEST(peers_count_right_in_the_read_after_a_compaction) {
 }
 END_TEST
 
+/* Admission: MaxNewHosts, the IPv6 share */
+
+/* Returns the text of the address of the i-th host of the café's IPv6 LAN. */
+static const char *nth_host6(size_t i, char *text, size_t size) {
+  snprintf(text, size, "2001:db8:1::%zx", i + 1);
+  return text;
+}
+
+/* Asks for the buckets of the first n hosts of a family (6 or 4) from
+ * host first on; returns how many got one of their own. */
+static size_t admit(int family, size_t first, size_t n) {
+  char text[64];
+  size_t own = 0;
+  for (size_t i = first; i < first + n; i++) {
+    const char *host = family == 6 ? nth_host6(i, text, sizeof(text))
+                                   : nth_host(i, text, sizeof(text));
+    own += bucket(host) != hosts_other(&hosts);
+  }
+  return own;
+}
+
+/* Sets MaxNewHosts to max_new and ends the first read (which admits every
+ * host whatever max_new). */
+static void past_first_read(size_t max_new) {
+  hosts.max_new = max_new;
+  idle_reads(1);
+}
+
+START_TEST(the_first_read_gives_every_host_a_bucket_whatever_max_new) {
+  hosts.max_new = 2;
+  ck_assert_uint_eq(admit(4, 0, 40), 40);
+  ck_assert_uint_eq(admit(6, 0, 40), 40);
+  ck_assert_uint_eq(hosts.deferred, 0);
+  idle_reads(1); /* ends the first read */
+  ck_assert_uint_eq(admit(4, 40, 40), 2);
+}
+END_TEST
+
+START_TEST(after_the_first_read_max_new_hosts_of_a_family_get_buckets_a_read) {
+  past_first_read(2);
+  ck_assert_uint_eq(admit(4, 0, 5), 2);
+  ck_assert_uint_eq(hosts.count, 2 + 2);
+  idle_reads(1);
+  ck_assert_uint_eq(admit(4, 5, 5), 2);
+}
+END_TEST
+
+START_TEST(max_new_is_sixteen_unless_told_otherwise) {
+  idle_reads(1); /* ends the first read */
+  ck_assert_uint_eq(admit(6, 0, 100), 16);
+  ck_assert_uint_eq(admit(4, 0, 100), 16);
+}
+END_TEST
+
+START_TEST(a_host_refused_for_want_of_max_new_gets_its_bucket_a_read_later) {
+  past_first_read(2);
+  bucket(LAPTOP);
+  bucket(PHONE);
+  ck_assert_ptr_eq(bucket(SERVER), hosts_other(&hosts));
+  idle_reads(1);
+  ck_assert(addr_is(&bucket(SERVER)->addr, SERVER));
+}
+END_TEST
+
+START_TEST(ipv6_newcomers_leave_the_ipv4_newcomers_their_budget) {
+  past_first_read(2);
+  ck_assert_uint_eq(admit(6, 0, 50), 2);
+  ck_assert_uint_eq(admit(4, 0, 2), 2);
+}
+END_TEST
+
+/* Events between two reads go to the read that follows: the new buckets
+ * one report shows are those made since the last report. */
+START_TEST(new_buckets_between_two_reports_never_exceed_max_new) {
+  past_first_read(2);
+  bucket(LAPTOP); /* a DESTROY event between two reads */
+  hosts_begin_read(&hosts);
+  bucket(PHONE);
+  ck_assert_ptr_eq(bucket(SERVER), hosts_other(&hosts));
+  hosts_end_read(&hosts);
+  ck_assert(addr_is(&bucket(SERVER)->addr, SERVER));
+}
+END_TEST
+
+START_TEST(each_host_refused_for_want_of_max_new_counts_once_a_read) {
+  past_first_read(1);
+  bucket(LAPTOP);
+  for (int entry = 0; entry < 3; entry++)
+    bucket(PHONE);
+  bucket(SERVER);
+  ck_assert_uint_eq(hosts.deferred, 2);
+  idle_reads(1);
+  bucket(PHONE); /* its bucket now */
+  bucket(SERVER);
+  bucket(SERVER);
+  ck_assert_uint_eq(hosts.deferred, 3);
+  ck_assert_uint_eq(hosts.no_room, 0);
+}
+END_TEST
+
+START_TEST(refusals_are_counted_for_a_bounded_number_of_hosts_a_read) {
+  char text[64];
+  start(0);
+  for (size_t i = 0; i < HOSTS_REFUSALS_COUNTED + 100; i++)
+    bucket(nth_host6(i, text, sizeof(text)));
+  ck_assert_uint_eq(hosts.no_room, HOSTS_REFUSALS_COUNTED);
+  idle_reads(1);
+  bucket(nth_host6(0, text, sizeof(text)));
+  ck_assert_uint_eq(hosts.no_room, HOSTS_REFUSALS_COUNTED + 1);
+}
+END_TEST
+
+START_TEST(ipv6_hosts_hold_at_most_max_hosts_less_the_ipv4_room) {
+  start(8);
+  hosts_reserve_ipv4(&hosts, 3);
+  ck_assert_uint_eq(admit(6, 0, 10), 5);
+}
+END_TEST
+
+START_TEST(ipv4_hosts_find_the_room_ipv6_hosts_cannot_take) {
+  start(8);
+  hosts_reserve_ipv4(&hosts, 3);
+  admit(6, 0, 10);
+  ck_assert_uint_eq(admit(4, 0, 10), 3);
+  ck_assert_uint_eq(hosts.count, 2 + 8);
+}
+END_TEST
+
+/* IPv4 hosts are bounded by the IPv4 networks: the room bounds IPv6
+ * hosts only. */
+START_TEST(the_ipv4_room_is_at_most_half_of_max_hosts_and_binds_ipv6_only) {
+  start(8);
+  hosts_reserve_ipv4(&hosts, SIZE_MAX);
+  ck_assert_uint_eq(admit(6, 0, 10), 4);
+  start(8);
+  hosts_reserve_ipv4(&hosts, SIZE_MAX);
+  ck_assert_uint_eq(admit(4, 0, 10), 8);
+}
+END_TEST
+
+START_TEST(a_forgotten_ipv6_host_frees_its_place_in_the_ipv6_share) {
+  char text[64];
+  start(4);
+  hosts_reserve_ipv4(&hosts, 2);
+  hosts.forget_after = 1;
+  admit(6, 0, 2);
+  hosts_begin_read(&hosts);
+  bucket(nth_host6(0, text, sizeof(text)))->connections[PROTO_UDP] = 1;
+  ck_assert_uint_eq(hosts_end_read(&hosts), 1);
+  ck_assert_uint_eq(admit(6, 2, 2), 1);
+  ck_assert(has_bucket(nth_host6(0, text, sizeof(text))));
+  ck_assert(has_bucket(nth_host6(2, text, sizeof(text))));
+}
+END_TEST
+
+/* A host that Host (or IgnoreSelected) leaves out was never going to
+ * have a bucket: it is no refusal. */
+START_TEST(each_host_refused_for_want_of_room_counts_once_a_read) {
+  char text[64];
+  struct host_select *select = host_select_new();
+  ck_assert_ptr_nonnull(select);
+  ck_assert_int_eq(host_select_add(select, "2001:db8:1::/120"), 0);
+  start(8);
+  hosts_reserve_ipv4(&hosts, 3);
+  hosts.select = select;
+  admit(6, 0, 7);
+  admit(6, 5, 2);
+  bucket(nth_host6(0x1000, text, sizeof(text))); /* not selected */
+  ck_assert_uint_eq(hosts.no_room, 2);
+  ck_assert_uint_eq(hosts.deferred, 0);
+  hosts.select = NULL;
+  host_select_free(select);
+}
+END_TEST
+
 static struct peerset set;
 
 static void peerset_teardown(void) { peerset_free(&set); }
@@ -460,6 +638,94 @@ START_TEST(the_set_grows_past_its_first_size_keeping_every_key) {
 }
 END_TEST
 
+/* Crafted keys (crafted.h): IPv6 hosts and remotes that share slots
+ * under KNOWN_KEY. */
+#define CRAFTED 32
+#define CRAFTED_MAX_HOSTS 64 /* an index of 128 slots */
+
+/* Returns the index slot that host addr takes in an empty table. */
+static size_t home_slot(const union ct_addr *addr) {
+  struct hosts fresh;
+  if (hosts_init(&fresh, CRAFTED_MAX_HOSTS) < 0)
+    ck_abort_msg("out of memory");
+  hosts_find(&fresh, AF_INET6, addr);
+  size_t slot = 0;
+  while (fresh.index[slot] == 0)
+    slot++;
+  hosts_free(&fresh);
+  return slot;
+}
+
+/* Returns the longest run of index slots that the hosts take in a table
+ * made under key. */
+static size_t run_of_hosts(const uint8_t key[16], const union ct_addr *host) {
+  struct hosts h;
+  hash_set_key(key);
+  ck_assert_int_eq(hosts_init(&h, CRAFTED_MAX_HOSTS), 0);
+  for (int i = 0; i < CRAFTED; i++)
+    hosts_find(&h, AF_INET6, &host[i]);
+  size_t run = longest_run(h.index, h.index_mask + 1, sizeof(*h.index));
+  hosts_free(&h);
+  return run;
+}
+
+START_TEST(
+    hosts_crafted_to_share_slots_under_a_known_key_spread_under_another) {
+  union ct_addr host[CRAFTED];
+  hash_set_key(KNOWN_KEY);
+  for (uint64_t i = 0, n = 0; n < CRAFTED; i++) {
+    host[n] = crafted_candidate(i);
+    n += home_slot(&host[n]) < 4;
+  }
+  ck_assert_uint_ge(run_of_hosts(KNOWN_KEY, host), CRAFTED);
+  ck_assert_uint_le(run_of_hosts(SECRET_KEY, host), CRAFTED / 4);
+}
+END_TEST
+
+/* Returns the key the peer set holds for remote as a peer of total, put
+ * into an empty set. */
+static uint64_t peer_key(const union ct_addr *remote) {
+  struct hosts fresh;
+  if (hosts_init(&fresh, 1) < 0 ||
+      hosts_add_peer(&fresh, hosts_total(&fresh), AF_INET6, remote) < 0)
+    ck_abort_msg("out of memory");
+  size_t slot = 0;
+  while (fresh.peers.keys[slot] == 0)
+    slot++;
+  uint64_t key = fresh.peers.keys[slot];
+  hosts_free(&fresh);
+  return key;
+}
+
+/* Returns the longest run of peer set slots that the remotes take as peers
+ * of total, in a set made under key. */
+static size_t run_of_peers(const uint8_t key[16], const union ct_addr *remote) {
+  struct hosts h;
+  hash_set_key(key);
+  ck_assert_int_eq(hosts_init(&h, 1), 0);
+  for (int i = 0; i < CRAFTED; i++)
+    ck_assert_int_eq(hosts_add_peer(&h, hosts_total(&h), AF_INET6, &remote[i]),
+                     0);
+  size_t run =
+      longest_run(h.peers.keys, h.peers.mask + 1, sizeof(*h.peers.keys));
+  hosts_free(&h);
+  return run;
+}
+
+START_TEST(
+    remotes_crafted_to_share_peer_slots_under_a_known_key_spread_under_another) {
+  union ct_addr remote[CRAFTED];
+  hash_set_key(KNOWN_KEY);
+  /* Low 12 bits below 8: one run in any set of up to 4096 slots. */
+  for (uint64_t i = 0, n = 0; n < CRAFTED; i++) {
+    remote[n] = crafted_candidate(i);
+    n += (peer_key(&remote[n]) & 0xfff) < 8;
+  }
+  ck_assert_uint_ge(run_of_peers(KNOWN_KEY, remote), CRAFTED);
+  ck_assert_uint_le(run_of_peers(SECRET_KEY, remote), CRAFTED / 4);
+}
+END_TEST
+
 static Suite *hosts_suite(void) {
   Suite *s = suite_create("hosts");
 
@@ -483,6 +749,15 @@ static Suite *hosts_suite(void) {
                  hosts_within_max_hosts_keep_their_buckets_once_it_is_reached);
   tcase_add_test(max, max_hosts_0_sends_every_host_to_other);
   suite_add_tcase(s, max);
+
+  TCase *crafted = tcase_create("crafted keys");
+  tcase_add_test(
+      crafted,
+      hosts_crafted_to_share_slots_under_a_known_key_spread_under_another);
+  tcase_add_test(
+      crafted,
+      remotes_crafted_to_share_peer_slots_under_a_known_key_spread_under_another);
+  suite_add_tcase(s, crafted);
 
   TCase *peers = tcase_create("peers");
   tcase_add_checked_fixture(peers, setup, teardown);
@@ -516,6 +791,30 @@ static Suite *hosts_suite(void) {
                  the_hosts_left_keep_their_counters_and_are_found_again);
   tcase_add_test(forget, peers_count_right_in_the_read_after_a_compaction);
   suite_add_tcase(s, forget);
+
+  TCase *admit = tcase_create("admission");
+  tcase_add_checked_fixture(admit, setup, teardown);
+  tcase_add_test(admit,
+                 the_first_read_gives_every_host_a_bucket_whatever_max_new);
+  tcase_add_test(
+      admit, after_the_first_read_max_new_hosts_of_a_family_get_buckets_a_read);
+  tcase_add_test(admit, max_new_is_sixteen_unless_told_otherwise);
+  tcase_add_test(
+      admit, a_host_refused_for_want_of_max_new_gets_its_bucket_a_read_later);
+  tcase_add_test(admit, ipv6_newcomers_leave_the_ipv4_newcomers_their_budget);
+  tcase_add_test(admit, new_buckets_between_two_reports_never_exceed_max_new);
+  tcase_add_test(admit,
+                 each_host_refused_for_want_of_max_new_counts_once_a_read);
+  tcase_add_test(admit,
+                 refusals_are_counted_for_a_bounded_number_of_hosts_a_read);
+  tcase_add_test(admit, ipv6_hosts_hold_at_most_max_hosts_less_the_ipv4_room);
+  tcase_add_test(admit, ipv4_hosts_find_the_room_ipv6_hosts_cannot_take);
+  tcase_add_test(
+      admit, the_ipv4_room_is_at_most_half_of_max_hosts_and_binds_ipv6_only);
+  tcase_add_test(admit,
+                 a_forgotten_ipv6_host_frees_its_place_in_the_ipv6_share);
+  tcase_add_test(admit, each_host_refused_for_want_of_room_counts_once_a_read);
+  suite_add_tcase(s, admit);
 
   TCase *proto = tcase_create("proto_class_of");
   tcase_add_test(proto, tcp_and_udp_are_classes_of_their_own);

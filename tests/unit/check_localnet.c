@@ -1,4 +1,4 @@
-/* check_localnet.c: CIDR parsing and matching. */
+/* check_localnet.c: CIDR parsing, matching and sizes. */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -269,6 +269,42 @@ START_TEST(a_full_list_refuses_one_more_prefix_with_enospc) {
 }
 END_TEST
 
+/* Sizes */
+
+START_TEST(a_slash_24_holds_256_ipv4_addresses) {
+  add("192.168.1.0/24");
+  ck_assert_uint_eq(localnet_addresses(&net, AF_INET, 4096), 256);
+}
+END_TEST
+
+START_TEST(the_sizes_of_a_family_s_prefixes_add_up) {
+  add("192.168.1.0/24");
+  add("2001:db8:1::/64");
+  add("10.0.0.0/30");
+  add("10.9.9.9");
+  ck_assert_uint_eq(localnet_addresses(&net, AF_INET, 4096), 256 + 4 + 1);
+}
+END_TEST
+
+START_TEST(a_family_without_prefixes_holds_no_address) {
+  add("192.168.1.0/24");
+  ck_assert_uint_eq(localnet_addresses(&net, AF_INET6, 4096), 0);
+}
+END_TEST
+
+START_TEST(prefixes_holding_more_than_the_cap_give_the_cap) {
+  add("2001:db8:1::/64");
+  ck_assert_uint_eq(localnet_addresses(&net, AF_INET6, 4096), 4096);
+  add("10.0.0.0/20");
+  ck_assert_uint_eq(localnet_addresses(&net, AF_INET, 4096), 4096);
+  add("0.0.0.0/0");
+  ck_assert_uint_eq(localnet_addresses(&net, AF_INET, SIZE_MAX),
+                    4096 + (1ull << 32));
+  localnet_set_default(&net);
+  ck_assert_uint_eq(localnet_addresses(&net, AF_INET6, SIZE_MAX), SIZE_MAX);
+}
+END_TEST
+
 static Suite *localnet_suite(void) {
   Suite *s = suite_create("localnet");
 
@@ -310,6 +346,10 @@ static Suite *localnet_suite(void) {
                  the_default_leaves_out_the_neighbours_of_the_private_ranges);
   tcase_add_test(list, setting_the_default_replaces_what_was_there);
   tcase_add_test(list, a_full_list_refuses_one_more_prefix_with_enospc);
+  tcase_add_test(list, a_slash_24_holds_256_ipv4_addresses);
+  tcase_add_test(list, the_sizes_of_a_family_s_prefixes_add_up);
+  tcase_add_test(list, a_family_without_prefixes_holds_no_address);
+  tcase_add_test(list, prefixes_holding_more_than_the_cap_give_the_cap);
   suite_add_tcase(s, list);
   return s;
 }

@@ -1,7 +1,9 @@
 /* kernel_table.h: entries made and deleted in the kernel's conntrack table
  * of the calling thread's namespace, over ctnetlink, for the unit tests
  * that need the real kernel (a fresh namespace of their own:
- * namespaces.h). Each entry is its tuple and the mirror of it as reply. */
+ * namespaces.h). Each entry is its tuple and the mirror of it as reply.
+ * And traffic the kernel counts in an entry of its own, over the
+ * namespace's loopback. */
 #ifndef CTFLOW_TESTS_KERNEL_TABLE_H
 #define CTFLOW_TESTS_KERNEL_TABLE_H
 
@@ -12,8 +14,14 @@
 #include <libnetfilter_conntrack/linux_nfnetlink_conntrack.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define TABLE_TCP_ESTABLISHED 3 /* TCP_CONNTRACK_ESTABLISHED */
 
@@ -112,6 +120,54 @@ static inline void table_delete(const struct table_tuple *t) {
   _Alignas(8) char buf[MNL_SOCKET_BUFFER_SIZE];
   table_request(table_message(buf, IPCTNL_MSG_CT_DELETE, 0, t),
                 "deleting an entry");
+}
+
+/* Brings the namespace's loopback up: a fresh namespace's is down. */
+static inline void table_loopback_up(void) {
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ck_assert_int_ge(sock, 0);
+  struct ifreq ifr = {0};
+  snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+  ck_assert_int_eq(ioctl(sock, SIOCGIFFLAGS, &ifr), 0);
+  ifr.ifr_flags |= IFF_UP;
+  ck_assert_int_eq(ioctl(sock, SIOCSIFFLAGS, &ifr), 0);
+  close(sock);
+}
+
+/* Has the kernel track the namespace's own traffic: it registers
+ * conntrack's hooks in a namespace only once something needs them
+ * (nf_ct_netns_get: a rule that matches on ct state, NAT), and tracks
+ * nothing before. One nftables rule of its own does it (the nft command,
+ * Debian's nftables). */
+static inline void table_track_traffic(void) {
+  int rc = system("nft 'add table ip ctflow_unit; "
+                  "add chain ip ctflow_unit out "
+                  "{ type filter hook output priority 0; }; "
+                  "add rule ip ctflow_unit out ct state new accept'");
+  ck_assert_msg(rc == 0, "nft failed (%d): the test needs nftables", rc);
+}
+
+/* Sends count UDP datagrams of size bytes from 127.0.0.1:src_port to
+ * 127.0.0.2:dst_port over the loopback: one entry (after
+ * table_track_traffic()), whose counters the kernel keeps when
+ * nf_conntrack_acct is 1. Nothing listens there; the
+ * kernel's answers (ICMP port unreachable) belong to the same entry. */
+static inline void table_udp_traffic(uint16_t src_port, uint16_t dst_port,
+                                     int count, size_t size) {
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ck_assert_int_ge(sock, 0);
+  struct sockaddr_in from = {.sin_family = AF_INET,
+                             .sin_port = htons(src_port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct sockaddr_in to = {.sin_family = AF_INET,
+                           .sin_port = htons(dst_port),
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1)};
+  ck_assert_int_eq(bind(sock, (struct sockaddr *)&from, sizeof(from)), 0);
+  char payload[1024] = {0};
+  ck_assert_uint_le(size, sizeof(payload));
+  for (int i = 0; i < count; i++)
+    sendto(sock, payload, size, 0, (struct sockaddr *)&to, sizeof(to));
+  close(sock);
 }
 
 #endif

@@ -1,0 +1,132 @@
+/* check_glue.c: the collectd glue (plugin/ctflow.c) as collectd drives it,
+ * without collectd (collectd_stub.h): configuration blocks in, one clear
+ * error for what ctflow refuses, series out. Each test stands in a fresh
+ * network namespace of its own (namespaces.h), whose empty conntrack table
+ * ctflow reads. Needs root, nf_conntrack and nf_conntrack_netlink. */
+#include "namespaces.h"
+
+#include "collectd_stub.h"
+#include "entries.h"
+#include "netns.h"
+
+static void setup(void) {
+  int home = netns_fresh(), saved;
+  ck_assert_int_eq(netns_enter(home, &saved), 0);
+  close(saved);
+  close(home);
+  stub_register();
+}
+
+/* Fails the test unless ctflow logged exactly one error, containing word
+ * and word2 (unless NULL), and refuses to start. */
+static void refused_with(const char *word, const char *word2) {
+  ck_assert_int_eq(stub_errors(), 1);
+  ck_assert_msg(stub_logged(LOG_ERR, word, word2) == 1,
+                "the error does not say \"%s\"%s%s%s: %s", word,
+                word2 ? " and \"" : "", word2 ? word2 : "", word2 ? "\"" : "",
+                stub_log_line(0, &(int){0}));
+  ck_assert_int_ne(stub_init(), 0);
+  stub_shutdown();
+}
+
+START_TEST(a_good_block_starts_and_a_read_dispatches_series) {
+  ck_assert_int_eq(stub_configure("<Plugin ctflow>\n"
+                                  "  LocalNetwork \"192.168.77.0/24\"\n"
+                                  "  TopFlows 3\n"
+                                  "</Plugin>\n"),
+                   0);
+  ck_assert_int_eq(stub_init(), 0);
+  ck_assert_int_eq(stub_read(), 0);
+  ck_assert_ptr_nonnull(stub_find("total", "if_octets", ""));
+  ck_assert_ptr_nonnull(stub_find("self", "count", "flows"));
+  ck_assert_ptr_nonnull(stub_find("flows", "if_octets", "other"));
+  ck_assert_int_eq(stub_shutdown(), 0);
+  ck_assert_int_eq(stub_errors(), 0);
+}
+END_TEST
+
+START_TEST(without_a_block_ctflow_starts_with_its_defaults) {
+  ck_assert_int_eq(stub_init(), 0);
+  ck_assert_int_eq(stub_read(), 0);
+  ck_assert_ptr_nonnull(stub_find("self", "count", "flows"));
+  ck_assert_int_eq(stub_shutdown(), 0);
+}
+END_TEST
+
+/* collectd 5.12 exits when a config callback fails, taking its other
+ * plugins down: ctflow's says 0 and init refuses instead. */
+START_TEST(a_bad_option_is_one_error_and_init_refuses) {
+  ck_assert_int_eq(stub_configure("<Plugin ctflow>\n"
+                                  "  MaxHosts -1\n"
+                                  "</Plugin>\n"),
+                   0);
+  refused_with("option MaxHosts: bad value \"-1\"", "not starting");
+}
+END_TEST
+
+/* collectd calls the config callback once per block: a second block
+ * would start again from the defaults and drop the first one's options. */
+START_TEST(a_second_plugin_block_is_one_error_and_init_refuses) {
+  ck_assert_int_eq(stub_configure("<Plugin ctflow>\n"
+                                  "  LocalNetwork \"192.168.77.0/24\"\n"
+                                  "</Plugin>\n"
+                                  "<Plugin ctflow>\n"
+                                  "  MaxHosts 10\n"
+                                  "</Plugin>\n"),
+                   0);
+  refused_with("a second <Plugin ctflow> block",
+               "put all ctflow options in one block");
+}
+END_TEST
+
+START_TEST(an_empty_second_plugin_block_is_refused_too) {
+  ck_assert_int_eq(stub_configure("<Plugin ctflow>\n"
+                                  "  TopFlows 5\n"
+                                  "</Plugin>\n"
+                                  "<Plugin ctflow>\n"
+                                  "</Plugin>\n"),
+                   0);
+  refused_with("a second <Plugin ctflow> block", NULL);
+}
+END_TEST
+
+/* A regex glibc's regcomp would spend 10 s on ("2" and 22 '+'), and one
+ * beyond the atoms that keep regcomp and regexec cheap: refused at once,
+ * naming the option, the value and the limit. */
+START_TEST(a_costly_host_regex_is_one_error_naming_the_limit) {
+  ck_assert_int_eq(stub_configure("<Plugin ctflow>\n"
+                                  "  Host \"/2++++++++++++++++++++++/\"\n"
+                                  "</Plugin>\n"),
+                   0);
+  refused_with("option Host: bad value \"/2++++++++++++++++++++++/\"",
+               "expected a regex without a quantifier right after another");
+}
+END_TEST
+
+START_TEST(a_host_regex_of_too_many_atoms_is_one_error_naming_the_limit) {
+  ck_assert_int_eq(stub_configure("<Plugin ctflow>\n"
+                                  "  Host \"192.168.1.0/28\" \"/2{1,33}/\"\n"
+                                  "</Plugin>\n"),
+                   0);
+  refused_with("option Host: bad value \"/2{1,33}/\"", "at most 32 atoms");
+}
+END_TEST
+
+static Suite *glue_suite(void) {
+  Suite *s = suite_create("glue");
+  TCase *config = tcase_create("config");
+  tcase_add_checked_fixture(config, setup, NULL);
+  tcase_set_timeout(config, 30); /* new namespaces are slow on a busy kernel */
+  tcase_add_test(config, a_good_block_starts_and_a_read_dispatches_series);
+  tcase_add_test(config, without_a_block_ctflow_starts_with_its_defaults);
+  tcase_add_test(config, a_bad_option_is_one_error_and_init_refuses);
+  tcase_add_test(config, a_second_plugin_block_is_one_error_and_init_refuses);
+  tcase_add_test(config, an_empty_second_plugin_block_is_refused_too);
+  tcase_add_test(config, a_costly_host_regex_is_one_error_naming_the_limit);
+  tcase_add_test(config,
+                 a_host_regex_of_too_many_atoms_is_one_error_naming_the_limit);
+  suite_add_tcase(s, config);
+  return s;
+}
+
+int main(void) { return run_suite(glue_suite()); }
