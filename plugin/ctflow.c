@@ -585,6 +585,9 @@ static int ctflow_shutdown(void) {
   config.select = NULL;
   host_select_free(host_select);
   host_select = NULL;
+  /* As loaded: a block read after this is a first one. */
+  config = (struct collector_config){0};
+  local_network_given = block_seen = config_failed = false;
   return 0;
 }
 

@@ -90,6 +90,30 @@ START_TEST(an_empty_second_plugin_block_is_refused_too) {
 }
 END_TEST
 
+/* Shutdown leaves ctflow as collectd loaded it, so that one process can
+ * configure it again (the fuzz target of the options does, once an
+ * input): a block read after shutdown is a first block, and nothing of
+ * the last configuration remains. */
+START_TEST(after_shutdown_a_block_is_read_as_the_first) {
+  ck_assert_int_eq(stub_configure("<Plugin ctflow>\n"
+                                  "  MaxHosts -1\n"
+                                  "</Plugin>\n"),
+                   0);
+  ck_assert_int_eq(stub_errors(), 1);
+  stub_shutdown();
+  stub_clear();
+  ck_assert_int_eq(stub_configure("<Plugin ctflow>\n"
+                                  "  TopFlows 3\n"
+                                  "</Plugin>\n"),
+                   0);
+  ck_assert_int_eq(stub_errors(), 0);
+  ck_assert_int_eq(stub_init(), 0);
+  ck_assert_int_eq(stub_read(), 0);
+  ck_assert_ptr_nonnull(stub_find("flows", "if_octets", "other"));
+  ck_assert_int_eq(stub_shutdown(), 0);
+}
+END_TEST
+
 /* A regex glibc's regcomp would spend 10 s on ("2" and 22 '+'), and one
  * beyond the atoms that keep regcomp and regexec cheap: refused at once,
  * naming the option, the value and the limit. */
@@ -122,6 +146,7 @@ static Suite *glue_suite(void) {
   tcase_add_test(config, a_bad_option_is_one_error_and_init_refuses);
   tcase_add_test(config, a_second_plugin_block_is_one_error_and_init_refuses);
   tcase_add_test(config, an_empty_second_plugin_block_is_refused_too);
+  tcase_add_test(config, after_shutdown_a_block_is_read_as_the_first);
   tcase_add_test(config, a_costly_host_regex_is_one_error_naming_the_limit);
   tcase_add_test(config,
                  a_host_regex_of_too_many_atoms_is_one_error_naming_the_limit);
