@@ -359,71 +359,93 @@ static void set_defaults(void) {
   config.log = ctflow_log;
 }
 
+/* Returns 0 and the whole number in [min, max] the option holds in *out. */
+static int config_size(const oconfig_item_t *ci, long min, long max,
+                       size_t *out) {
+  long n;
+  if (config_count(ci, min, max, &n) < 0)
+    return -1;
+  *out = (size_t)n;
+  return 0;
+}
+
+static int config_max_hosts(const oconfig_item_t *ci) {
+  return config_size(ci, 0, MAX_HOSTS_LIMIT, &config.max_hosts);
+}
+
+static int config_max_new_hosts(const oconfig_item_t *ci) {
+  return config_size(ci, 1, MAX_HOSTS_LIMIT, &config.max_new_hosts);
+}
+
+static int config_events(const oconfig_item_t *ci) {
+  return config_bool(ci, &config.events);
+}
+
+static int config_event_buffer(const oconfig_item_t *ci) {
+  return config_size(ci, MIN_EVENT_BUFFER, MAX_EVENT_BUFFER,
+                     &config.event_buffer_max);
+}
+
+static int config_top_flows(const oconfig_item_t *ci) {
+  return config_size(ci, 0, MAX_TOP_FLOWS, &config.top_flows);
+}
+
+static int config_max_flow_keys(const oconfig_item_t *ci) {
+  return config_size(ci, 1, MAX_FLOW_KEYS_LIMIT, &config.max_flow_keys);
+}
+
+static int config_forget_after(const oconfig_item_t *ci) {
+  size_t n;
+  if (config_size(ci, 1, MAX_FORGET_AFTER, &n) < 0)
+    return -1;
+  config.forget_after = (uint32_t)n;
+  return 0;
+}
+
+static int config_enable_acct(const oconfig_item_t *ci) {
+  return config_bool(ci, &config.enable_acct);
+}
+
+/* The options of <Plugin ctflow>, as collectd.conf spells them (matched
+ * regardless of case, as collectd's own plugins do). */
+static const struct option {
+  const char *name;
+  int (*take)(const oconfig_item_t *ci);
+} options[] = {
+    {"LocalNetwork", config_local_network},
+    {"MaxHosts", config_max_hosts},
+    {"MaxNewHosts", config_max_new_hosts},
+    {"Events", config_events},
+    {"EventBufferSize", config_event_buffer},
+    {"TopFlows", config_top_flows},
+    {"FlowKey", config_flow_key},
+    {"MaxFlowKeys", config_max_flow_keys},
+    {"ForgetAfter", config_forget_after},
+    {"NetNamespace", config_netns},
+    {"EnableAccounting", config_enable_acct},
+    {"HostName", config_host_name},
+    {"HostsFile", config_hosts_file},
+    {"Protocol", config_protocol},
+    {"Zone", config_zone},
+    {"Mark", config_mark},
+    {"Host", config_host},
+    {"IgnoreSelected", config_ignore_selected},
+};
+
+#define OPTIONS (sizeof(options) / sizeof(options[0]))
+
 static int config_option(const oconfig_item_t *ci) {
-  long n = 0;
-  int rc;
-  if (strcasecmp(ci->key, "LocalNetwork") == 0)
-    return config_local_network(ci);
-  if (strcasecmp(ci->key, "MaxHosts") == 0) {
-    rc = config_count(ci, 0, MAX_HOSTS_LIMIT, &n);
-    config.max_hosts = (size_t)n;
-    return rc;
-  }
-  if (strcasecmp(ci->key, "MaxNewHosts") == 0) {
-    rc = config_count(ci, 1, MAX_HOSTS_LIMIT, &n);
-    config.max_new_hosts = (size_t)n;
-    return rc;
-  }
-  if (strcasecmp(ci->key, "Events") == 0)
-    return config_bool(ci, &config.events);
-  if (strcasecmp(ci->key, "EventBufferSize") == 0) {
-    rc = config_count(ci, MIN_EVENT_BUFFER, MAX_EVENT_BUFFER, &n);
-    config.event_buffer_max = (size_t)n;
-    return rc;
-  }
-  if (strcasecmp(ci->key, "TopFlows") == 0) {
-    rc = config_count(ci, 0, MAX_TOP_FLOWS, &n);
-    config.top_flows = (size_t)n;
-    return rc;
-  }
-  if (strcasecmp(ci->key, "FlowKey") == 0)
-    return config_flow_key(ci);
-  if (strcasecmp(ci->key, "MaxFlowKeys") == 0) {
-    rc = config_count(ci, 1, MAX_FLOW_KEYS_LIMIT, &n);
-    config.max_flow_keys = (size_t)n;
-    return rc;
-  }
-  if (strcasecmp(ci->key, "ForgetAfter") == 0) {
-    rc = config_count(ci, 1, MAX_FORGET_AFTER, &n);
-    config.forget_after = (uint32_t)n;
-    return rc;
-  }
-  if (strcasecmp(ci->key, "NetNamespace") == 0)
-    return config_netns(ci);
-  if (strcasecmp(ci->key, "EnableAccounting") == 0)
-    return config_bool(ci, &config.enable_acct);
-  if (strcasecmp(ci->key, "HostName") == 0)
-    return config_host_name(ci);
-  if (strcasecmp(ci->key, "HostsFile") == 0)
-    return config_hosts_file(ci);
-  if (strcasecmp(ci->key, "Protocol") == 0)
-    return config_protocol(ci);
-  if (strcasecmp(ci->key, "Zone") == 0)
-    return config_zone(ci);
-  if (strcasecmp(ci->key, "Mark") == 0)
-    return config_mark(ci);
-  if (strcasecmp(ci->key, "Host") == 0)
-    return config_host(ci);
-  if (strcasecmp(ci->key, "IgnoreSelected") == 0)
-    return config_ignore_selected(ci);
-  char buf[64];
+  for (size_t i = 0; i < OPTIONS; i++)
+    if (strcasecmp(ci->key, options[i].name) == 0)
+      return options[i].take(ci);
+  char buf[64], known[512];
+  size_t used = 0;
+  for (size_t i = 0; i < OPTIONS; i++)
+    used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
+                             i ? ", " : "", options[i].name);
   ctflow_log(LOG_ERR,
-             "unknown option %s (value \"%s\"; known: LocalNetwork, "
-             "MaxHosts, MaxNewHosts, Events, EventBufferSize, TopFlows, "
-             "FlowKey, MaxFlowKeys, ForgetAfter, NetNamespace, "
-             "EnableAccounting, HostName, HostsFile, Protocol, Zone, Mark, "
-             "Host, IgnoreSelected); not starting",
-             ci->key, value_text(ci, buf, sizeof(buf)));
+             "unknown option %s (value \"%s\"; known: %s); not starting",
+             ci->key, value_text(ci, buf, sizeof(buf)), known);
   config_failed = true;
   return -1;
 }
