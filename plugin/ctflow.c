@@ -438,11 +438,12 @@ static int config_option(const oconfig_item_t *ci) {
   for (size_t i = 0; i < OPTIONS; i++)
     if (strcasecmp(ci->key, options[i].name) == 0)
       return options[i].take(ci);
-  char buf[64], known[512];
-  size_t used = 0;
-  for (size_t i = 0; i < OPTIONS; i++)
-    used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
-                             i ? ", " : "", options[i].name);
+  char buf[64], known[512] = "";
+  for (size_t i = 0; i < OPTIONS; i++) {
+    if (i > 0)
+      strncat(known, ", ", sizeof(known) - strlen(known) - 1);
+    strncat(known, options[i].name, sizeof(known) - strlen(known) - 1);
+  }
   ctflow_log(LOG_ERR,
              "unknown option %s (value \"%s\"; known: %s); not starting",
              ci->key, value_text(ci, buf, sizeof(buf)), known);
