@@ -48,9 +48,6 @@ static const char *const tcp_state_names[TCP_STATES] = {
     "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE",       "SYN_SENT2",
 };
 
-static const char *const proto_names[PROTO_CLASSES] = {"tcp", "udp", "icmp",
-                                                       "other"};
-
 static struct collector_config config;
 static bool local_network_given;
 static bool block_seen; /* a <Plugin ctflow> block was read */
@@ -282,8 +279,11 @@ static int config_mark(const oconfig_item_t *ci) {
     return bad_option(ci, text, expected);
   if (filter_add_mark(&config.filter, text) == 0)
     return 0;
-  if (errno == ENOSPC)
-    return bad_option(ci, text, "at most 64 marks");
+  if (errno == ENOSPC) {
+    char limit[32];
+    snprintf(limit, sizeof(limit), "at most %d marks", FILTER_MAX_MARKS);
+    return bad_option(ci, text, limit);
+  }
   return bad_option(ci, text, expected);
 }
 
@@ -307,8 +307,11 @@ static int config_host(const oconfig_item_t *ci) {
       continue;
     if (errno == ENOMEM)
       return config_no_memory(ci);
-    if (errno == ENOSPC)
-      return bad_option(ci, text, "at most 64 addresses and CIDRs");
+    if (errno == ENOSPC) {
+      snprintf(buf, sizeof(buf), "at most %d addresses and CIDRs",
+               LOCALNET_MAX);
+      return bad_option(ci, text, buf);
+    }
     return bad_option(ci, text,
                       "an address, a CIDR or a POSIX extended regex "
                       "between slashes, e.g. \"192.168.1.23\", "
@@ -524,7 +527,7 @@ static void dispatch_bucket(const char *name, const struct host_stats *b) {
   dispatch_rx_tx(name, "if_packets", "", b->rx_packets, b->tx_packets);
   uint32_t all = 0;
   for (int p = 0; p < PROTO_CLASSES; p++) {
-    dispatch_gauge(name, "current_connections", proto_names[p],
+    dispatch_gauge(name, "current_connections", proto_class_name(p),
                    b->connections[p]);
     all += b->connections[p];
   }

@@ -211,19 +211,6 @@ int hosts_add_peer(struct hosts *h, struct host_stats *bucket, uint8_t family,
   return rc < 0 || total < 0 ? -1 : 0;
 }
 
-enum proto_class proto_class_of(uint8_t l4proto) {
-  switch (l4proto) {
-  case IPPROTO_TCP:
-    return PROTO_TCP;
-  case IPPROTO_UDP:
-    return PROTO_UDP;
-  case IPPROTO_ICMP:
-  case IPPROTO_ICMPV6:
-    return PROTO_ICMP;
-  }
-  return PROTO_OTHER;
-}
-
 size_t hosts_memory(const struct hosts *h) {
   return h->capacity * sizeof(*h->buckets) +
          (h->index_mask + 1) * sizeof(*h->index) + peerset_memory(&h->peers) +
