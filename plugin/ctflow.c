@@ -16,7 +16,6 @@
 #include "collector.h"
 #include "filter.h"
 #include "host_select.h"
-#include "instances.h"
 #include "names.h"
 #include "netns.h"
 
@@ -42,7 +41,8 @@
 #define MAX_FORGET_AFTER 1000000
 #define MAX_EVENT_BUFFER (1 << 30)
 
-/* SPEC's TCP state names, by TCP_CONNTRACK_* value. */
+/* The TCP state names of ctflow-total/tcp_connections-<STATE>, by
+ * TCP_CONNTRACK_* value. */
 static const char *const tcp_state_names[TCP_STATES] = {
     NULL,         "SYN_SENT", "SYN_RECV",  "ESTABLISHED", "FIN_WAIT",
     "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE",       "SYN_SENT2",
@@ -53,9 +53,8 @@ static bool local_network_given;
 static bool block_seen; /* a <Plugin ctflow> block was read */
 static bool config_failed;
 static struct collector *collector;
-static char *netns_name;    /* config.netns */
-static struct names *names; /* HostName, HostsFile */
-static struct instances *instances;
+static char *netns_name;                /* config.netns */
+static struct names *names;             /* HostName, HostsFile */
 static struct host_select *host_select; /* Host, IgnoreSelected */
 
 static void ctflow_log(int priority, const char *format, ...) {
@@ -482,13 +481,7 @@ static int ctflow_init(void) {
     return -1;
   if (config.log == NULL) /* no <Plugin ctflow> block: SPEC's defaults */
     set_defaults();
-  instances = instances_new();
-  if (config_names() == NULL || instances == NULL) {
-    ctflow_log(LOG_ERR, "out of memory; not starting");
-    return -1;
-  }
-  /* Read the files now: a missing one is named in the log at start. */
-  names_refresh(names);
+  config.names = names; /* NULL without HostName and HostsFile */
   collector = collector_new(&config);
   return collector ? 0 : -1;
 }
@@ -569,13 +562,8 @@ static int ctflow_read(void) {
   if (collector_read(collector) < 0)
     return -1;
   const struct report *r = collector_report(collector);
-  names_refresh(names);
-  if (instances_update(instances, names, r->buckets, r->count) < 0) {
-    ctflow_log(LOG_ERR, "out of memory: this interval is not reported");
-    return -1;
-  }
   size_t cursor = 0;
-  for (const struct instance *i; (i = instances_next(instances, &cursor));)
+  for (const struct instance *i; (i = instances_next(r->instances, &cursor));)
     dispatch_bucket(i->name, &i->stats);
   for (int s = 1; s < TCP_STATES; s++)
     dispatch_gauge("total", "tcp_connections", tcp_state_names[s],
@@ -604,8 +592,6 @@ static int ctflow_shutdown(void) {
   config.netns = NULL;
   free(netns_name);
   netns_name = NULL;
-  instances_free(instances);
-  instances = NULL;
   names_free(names);
   names = NULL;
   config.select = NULL;
