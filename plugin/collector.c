@@ -344,8 +344,7 @@ static int copy_report(struct collector *c) {
   }
   memcpy(c->report.buckets, h->buckets, h->count * sizeof(*h->buckets));
   c->report.count = h->count;
-  memcpy(c->report.tcp_states, h->tcp_states, sizeof(h->tcp_states));
-  c->report.offloaded = h->offloaded;
+  c->report.table = c->accounting.table;
   const struct flowkeys *keys = c->accounting.keys;
   if (keys) {
     c->report.flows_other = keys->other;

@@ -73,8 +73,7 @@ struct report {
   /* The buckets under the plugin instances they go out as (their names,
    * or their addresses): what to dispatch (instances_next()). */
   const struct instances *instances;
-  uint32_t tcp_states[TCP_STATES];
-  uint32_t offloaded; /* entries a flowtable has taken over */
+  struct table_gauges table; /* TCP states, offloaded entries */
   struct kernel_stats kernel;
   struct self_stats self;
   /* Top flows (TopFlows > 0): the interval's heaviest keys, heaviest

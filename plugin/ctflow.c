@@ -567,8 +567,9 @@ static int ctflow_read(void) {
     dispatch_bucket(i->name, &i->stats);
   for (int s = 1; s < TCP_STATES; s++)
     dispatch_gauge("total", "tcp_connections", tcp_state_names[s],
-                   r->tcp_states[s]);
-  dispatch_gauge("total", "current_connections", "offloaded", r->offloaded);
+                   r->table.tcp_states[s]);
+  dispatch_gauge("total", "current_connections", "offloaded",
+                 r->table.offloaded);
   dispatch_kernel(&r->kernel);
   dispatch_gauge("self", "duration", "read", r->self.read_seconds);
   dispatch_gauge("self", "count", "flows", (double)r->self.flows);

@@ -143,8 +143,6 @@ void hosts_begin_read(struct hosts *h) {
     memset(h->buckets[i].connections, 0, sizeof(h->buckets[i].connections));
     h->buckets[i].peers = 0;
   }
-  memset(h->tcp_states, 0, sizeof(h->tcp_states));
-  h->offloaded = 0;
   peerset_clear(&h->peers);
 }
 

@@ -27,10 +27,6 @@
 #include "peerset.h"
 #include "protocols.h"
 
-/* TCP_CONNTRACK_NONE .. TCP_CONNTRACK_SYN_SENT2
- * (linux/netfilter/nf_conntrack_tcp.h) */
-#define TCP_STATES 10
-
 enum bucket_kind { BUCKET_TOTAL, BUCKET_OTHER, BUCKET_HOST };
 
 /* Reads without entries or traffic before a host is forgotten, unless
@@ -85,8 +81,6 @@ struct hosts {
   struct host_select *select;
   uint32_t forget_after; /* idle reads before a host goes; HOSTS_FORGET_AFTER */
   struct peerset peers;  /* (bucket, remote address) seen this read */
-  uint32_t tcp_states[TCP_STATES]; /* TCP entries of the table per state */
-  uint32_t offloaded; /* entries of the table a flowtable has taken over */
 };
 
 /* Returns 0, or -1 when out of memory. */
