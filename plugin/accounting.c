@@ -54,6 +54,7 @@ void accounting_begin_read(struct accounting *a) {
   while (a->gen == 0 || a->gen == FLOW_ENDED);
   a->reading = true;
   a->tombstones = 0; /* the read's own: those since the last read stay */
+  a->table = (struct table_gauges){0};
   hosts_begin_read(&a->hosts);
 }
 
@@ -135,7 +136,7 @@ static void count_connection(struct accounting *a, struct host_stats *b,
   b->connections[pc]++;
   total->connections[pc]++;
   if (e->has_tcp_state && e->tcp_state < TCP_STATES)
-    a->hosts.tcp_states[e->tcp_state]++;
+    a->table.tcp_states[e->tcp_state]++;
   if (hosts_add_peer(&a->hosts, b, o->family, o->remote) < 0)
     warn_memory(a, "peers are undercounted");
 }
@@ -148,7 +149,7 @@ static void count_connection(struct accounting *a, struct host_stats *b,
 static void count_offloaded(struct accounting *a, const struct ct_entry *e) {
   if (!(e->status & (IPS_OFFLOAD | IPS_HW_OFFLOAD)))
     return;
-  a->hosts.offloaded++;
+  a->table.offloaded++;
   if (a->warned_offload)
     return;
   a->log(LOG_WARNING,

@@ -18,6 +18,16 @@
 #include "localnet.h"
 #include "log.h"
 
+/* TCP_CONNTRACK_NONE .. TCP_CONNTRACK_SYN_SENT2
+ * (linux/netfilter/nf_conntrack_tcp.h) */
+#define TCP_STATES 10
+
+/* Figures of the whole table as of the last read, not of any host. */
+struct table_gauges {
+  uint32_t tcp_states[TCP_STATES]; /* TCP entries per state */
+  uint32_t offloaded;              /* entries a flowtable has taken over */
+};
+
 /* Tombstones a read may make before the caller has set tombstones_max. */
 #define ACCOUNTING_TOMBSTONES 65536
 
@@ -26,6 +36,7 @@ struct accounting {
   log_fn log;
   struct flowtable *flows;
   struct hosts hosts;
+  struct table_gauges table;
   struct flowkeys *keys; /* NULL unless flow keys are tracked (TopFlows) */
   /* Entries that do not match are not counted at all (Protocol, Zone,
    * Mark); NULL: every entry. Not a's own. */

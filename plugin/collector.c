@@ -29,6 +29,9 @@ struct collector {
   struct ctnetlink nl;
   struct accounting accounting;
   struct events *events;
+  struct names *names; /* the caller's, or own_names */
+  struct names *own_names;
+  struct instances *instances;
   struct report report;
   size_t report_capacity;
   bool warned_parse;
@@ -219,6 +222,14 @@ struct collector *collector_new(const struct collector_config *config) {
   c->accounting.hosts.forget_after = c->config.forget_after;
   if (config->max_new_hosts > 0)
     c->accounting.hosts.max_new = config->max_new_hosts;
+  c->names = config->names;
+  if (c->names == NULL)
+    c->names = c->own_names = names_new(config->log);
+  c->instances = instances_new();
+  if (c->names == NULL || c->instances == NULL)
+    return fail(c, "out of memory for host names; not starting");
+  /* Read the files now: a missing one is named in the log at start. */
+  names_refresh(c->names);
   if (config->top_flows > 0 &&
       (accounting_track_keys(&c->accounting, config->flow_key,
                              config->max_flow_keys) < 0 ||
@@ -262,6 +273,8 @@ void collector_free(struct collector *c) {
   if (c->netns >= 0)
     close(c->netns);
   accounting_free(&c->accounting);
+  instances_free(c->instances);
+  names_free(c->own_names);
   fairlock_destroy(&c->lock);
   free(c->report.buckets);
   free(c->report.top);
@@ -307,6 +320,17 @@ static struct kernel_stats read_kernel_stats(struct collector *c) {
   return k;
 }
 
+/* Ends the interval of the accounting, under c->lock: forgets what left
+ * the table (with forget) and idle hosts, ends the flow keys' interval and
+ * picks the top flows into the report. */
+static void end_interval(struct collector *c, bool forget) {
+  accounting_end_read(&c->accounting, forget);
+  struct flowkeys *keys = c->accounting.keys;
+  if (keys)
+    c->report.top_count = flowkeys_end_interval(
+        keys, c->config.top_flows, c->config.forget_after, c->report.top);
+}
+
 /* Copies the accounting's results into the report; runs under c->lock.
  * Returns -1 when out of memory (the report keeps the last read's). */
 static int copy_report(struct collector *c) {
@@ -320,12 +344,9 @@ static int copy_report(struct collector *c) {
   }
   memcpy(c->report.buckets, h->buckets, h->count * sizeof(*h->buckets));
   c->report.count = h->count;
-  memcpy(c->report.tcp_states, h->tcp_states, sizeof(h->tcp_states));
-  c->report.offloaded = h->offloaded;
-  struct flowkeys *keys = c->accounting.keys;
+  c->report.table = c->accounting.table;
+  const struct flowkeys *keys = c->accounting.keys;
   if (keys) {
-    c->report.top_count = flowkeys_end_interval(
-        keys, c->config.top_flows, c->config.forget_after, c->report.top);
     c->report.flows_other = keys->other;
     c->report.self.flow_keys_evicted = keys->evicted;
   }
@@ -425,13 +446,17 @@ int collector_read(struct collector *c) {
   bool forget = caught_up(c);
   fairlock_acquire(&c->lock);
   limit_tombstones(c, kernel);
-  accounting_end_read(&c->accounting, forget);
+  end_interval(c, forget);
   int rc = copy_report(c);
   fairlock_release(&c->lock);
-  if (rc < 0) {
+  /* Names and instances are the read thread's alone: no lock. */
+  names_refresh(c->names);
+  if (rc < 0 || instances_update(c->instances, c->names, c->report.buckets,
+                                 c->report.count) < 0) {
     c->config.log(LOG_ERR, "out of memory: this interval is not reported");
     return -1;
   }
+  c->report.instances = c->instances;
   c->report.kernel = kernel;
   report_self(c, &start);
   return 0;

@@ -13,6 +13,7 @@
 #include "filter.h"
 #include "host_select.h"
 #include "hosts.h"
+#include "instances.h"
 #include "kernel_stats.h"
 #include "localnet.h"
 #include "log.h"
@@ -40,6 +41,9 @@ struct collector_config {
   /* Host, IgnoreSelected: the caller's, kept until collector_free(); NULL:
    * every host gets series of its own. */
   struct host_select *select;
+  /* HostName, HostsFile: the caller's, kept until collector_free(), read
+   * again at every read; NULL: hosts go by their addresses. */
+  struct names *names;
   log_fn log;
 };
 
@@ -66,8 +70,10 @@ struct self_stats {
 struct report {
   struct host_stats *buckets; /* [0] total, [1] other, then hosts */
   size_t count;
-  uint32_t tcp_states[TCP_STATES];
-  uint32_t offloaded; /* entries a flowtable has taken over */
+  /* The buckets under the plugin instances they go out as (their names,
+   * or their addresses): what to dispatch (instances_next()). */
+  const struct instances *instances;
+  struct table_gauges table; /* TCP states, offloaded entries */
   struct kernel_stats kernel;
   struct self_stats self;
   /* Top flows (TopFlows > 0): the interval's heaviest keys, heaviest
@@ -90,9 +96,13 @@ struct collector;
 struct collector *collector_new(const struct collector_config *config);
 void collector_free(struct collector *collector);
 
-/* Reads the table once. Returns 0, or -1 after logging why. A read that
- * fails midway keeps the growth it added and forgets no entry, so the next
- * read counts the rest: nothing is lost or counted twice. */
+/* Reads the table once and ends the interval: entries that left the table
+ * are forgotten, the hosts' and the flow keys' interval ends (idle ones
+ * are forgotten, the top flows picked), the names are read again and the
+ * buckets filed under their instances. Returns 0, or -1 after logging
+ * why. A read that fails midway keeps the growth it added and forgets no
+ * entry, so the next read counts the rest: nothing is lost or counted
+ * twice. */
 int collector_read(struct collector *collector);
 
 /* Returns the report of the last successful read. */

@@ -16,7 +16,6 @@
 #include "collector.h"
 #include "filter.h"
 #include "host_select.h"
-#include "instances.h"
 #include "names.h"
 #include "netns.h"
 
@@ -42,23 +41,20 @@
 #define MAX_FORGET_AFTER 1000000
 #define MAX_EVENT_BUFFER (1 << 30)
 
-/* SPEC's TCP state names, by TCP_CONNTRACK_* value. */
+/* The TCP state names of ctflow-total/tcp_connections-<STATE>, by
+ * TCP_CONNTRACK_* value. */
 static const char *const tcp_state_names[TCP_STATES] = {
     NULL,         "SYN_SENT", "SYN_RECV",  "ESTABLISHED", "FIN_WAIT",
     "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE",       "SYN_SENT2",
 };
-
-static const char *const proto_names[PROTO_CLASSES] = {"tcp", "udp", "icmp",
-                                                       "other"};
 
 static struct collector_config config;
 static bool local_network_given;
 static bool block_seen; /* a <Plugin ctflow> block was read */
 static bool config_failed;
 static struct collector *collector;
-static char *netns_name;    /* config.netns */
-static struct names *names; /* HostName, HostsFile */
-static struct instances *instances;
+static char *netns_name;                /* config.netns */
+static struct names *names;             /* HostName, HostsFile */
 static struct host_select *host_select; /* Host, IgnoreSelected */
 
 static void ctflow_log(int priority, const char *format, ...) {
@@ -282,8 +278,11 @@ static int config_mark(const oconfig_item_t *ci) {
     return bad_option(ci, text, expected);
   if (filter_add_mark(&config.filter, text) == 0)
     return 0;
-  if (errno == ENOSPC)
-    return bad_option(ci, text, "at most 64 marks");
+  if (errno == ENOSPC) {
+    char limit[32];
+    snprintf(limit, sizeof(limit), "at most %d marks", FILTER_MAX_MARKS);
+    return bad_option(ci, text, limit);
+  }
   return bad_option(ci, text, expected);
 }
 
@@ -307,8 +306,11 @@ static int config_host(const oconfig_item_t *ci) {
       continue;
     if (errno == ENOMEM)
       return config_no_memory(ci);
-    if (errno == ENOSPC)
-      return bad_option(ci, text, "at most 64 addresses and CIDRs");
+    if (errno == ENOSPC) {
+      snprintf(buf, sizeof(buf), "at most %d addresses and CIDRs",
+               LOCALNET_MAX);
+      return bad_option(ci, text, buf);
+    }
     return bad_option(ci, text,
                       "an address, a CIDR or a POSIX extended regex "
                       "between slashes, e.g. \"192.168.1.23\", "
@@ -359,71 +361,94 @@ static void set_defaults(void) {
   config.log = ctflow_log;
 }
 
+/* Returns 0 and the whole number in [min, max] the option holds in *out. */
+static int config_size(const oconfig_item_t *ci, long min, long max,
+                       size_t *out) {
+  long n;
+  if (config_count(ci, min, max, &n) < 0)
+    return -1;
+  *out = (size_t)n;
+  return 0;
+}
+
+static int config_max_hosts(const oconfig_item_t *ci) {
+  return config_size(ci, 0, MAX_HOSTS_LIMIT, &config.max_hosts);
+}
+
+static int config_max_new_hosts(const oconfig_item_t *ci) {
+  return config_size(ci, 1, MAX_HOSTS_LIMIT, &config.max_new_hosts);
+}
+
+static int config_events(const oconfig_item_t *ci) {
+  return config_bool(ci, &config.events);
+}
+
+static int config_event_buffer(const oconfig_item_t *ci) {
+  return config_size(ci, MIN_EVENT_BUFFER, MAX_EVENT_BUFFER,
+                     &config.event_buffer_max);
+}
+
+static int config_top_flows(const oconfig_item_t *ci) {
+  return config_size(ci, 0, MAX_TOP_FLOWS, &config.top_flows);
+}
+
+static int config_max_flow_keys(const oconfig_item_t *ci) {
+  return config_size(ci, 1, MAX_FLOW_KEYS_LIMIT, &config.max_flow_keys);
+}
+
+static int config_forget_after(const oconfig_item_t *ci) {
+  size_t n;
+  if (config_size(ci, 1, MAX_FORGET_AFTER, &n) < 0)
+    return -1;
+  config.forget_after = (uint32_t)n;
+  return 0;
+}
+
+static int config_enable_acct(const oconfig_item_t *ci) {
+  return config_bool(ci, &config.enable_acct);
+}
+
+/* The options of <Plugin ctflow>, as collectd.conf spells them (matched
+ * regardless of case, as collectd's own plugins do). */
+static const struct option {
+  const char *name;
+  int (*take)(const oconfig_item_t *ci);
+} options[] = {
+    {"LocalNetwork", config_local_network},
+    {"MaxHosts", config_max_hosts},
+    {"MaxNewHosts", config_max_new_hosts},
+    {"Events", config_events},
+    {"EventBufferSize", config_event_buffer},
+    {"TopFlows", config_top_flows},
+    {"FlowKey", config_flow_key},
+    {"MaxFlowKeys", config_max_flow_keys},
+    {"ForgetAfter", config_forget_after},
+    {"NetNamespace", config_netns},
+    {"EnableAccounting", config_enable_acct},
+    {"HostName", config_host_name},
+    {"HostsFile", config_hosts_file},
+    {"Protocol", config_protocol},
+    {"Zone", config_zone},
+    {"Mark", config_mark},
+    {"Host", config_host},
+    {"IgnoreSelected", config_ignore_selected},
+};
+
+#define OPTIONS (sizeof(options) / sizeof(options[0]))
+
 static int config_option(const oconfig_item_t *ci) {
-  long n = 0;
-  int rc;
-  if (strcasecmp(ci->key, "LocalNetwork") == 0)
-    return config_local_network(ci);
-  if (strcasecmp(ci->key, "MaxHosts") == 0) {
-    rc = config_count(ci, 0, MAX_HOSTS_LIMIT, &n);
-    config.max_hosts = (size_t)n;
-    return rc;
+  for (size_t i = 0; i < OPTIONS; i++)
+    if (strcasecmp(ci->key, options[i].name) == 0)
+      return options[i].take(ci);
+  char buf[64], known[512] = "";
+  for (size_t i = 0; i < OPTIONS; i++) {
+    if (i > 0)
+      strncat(known, ", ", sizeof(known) - strlen(known) - 1);
+    strncat(known, options[i].name, sizeof(known) - strlen(known) - 1);
   }
-  if (strcasecmp(ci->key, "MaxNewHosts") == 0) {
-    rc = config_count(ci, 1, MAX_HOSTS_LIMIT, &n);
-    config.max_new_hosts = (size_t)n;
-    return rc;
-  }
-  if (strcasecmp(ci->key, "Events") == 0)
-    return config_bool(ci, &config.events);
-  if (strcasecmp(ci->key, "EventBufferSize") == 0) {
-    rc = config_count(ci, MIN_EVENT_BUFFER, MAX_EVENT_BUFFER, &n);
-    config.event_buffer_max = (size_t)n;
-    return rc;
-  }
-  if (strcasecmp(ci->key, "TopFlows") == 0) {
-    rc = config_count(ci, 0, MAX_TOP_FLOWS, &n);
-    config.top_flows = (size_t)n;
-    return rc;
-  }
-  if (strcasecmp(ci->key, "FlowKey") == 0)
-    return config_flow_key(ci);
-  if (strcasecmp(ci->key, "MaxFlowKeys") == 0) {
-    rc = config_count(ci, 1, MAX_FLOW_KEYS_LIMIT, &n);
-    config.max_flow_keys = (size_t)n;
-    return rc;
-  }
-  if (strcasecmp(ci->key, "ForgetAfter") == 0) {
-    rc = config_count(ci, 1, MAX_FORGET_AFTER, &n);
-    config.forget_after = (uint32_t)n;
-    return rc;
-  }
-  if (strcasecmp(ci->key, "NetNamespace") == 0)
-    return config_netns(ci);
-  if (strcasecmp(ci->key, "EnableAccounting") == 0)
-    return config_bool(ci, &config.enable_acct);
-  if (strcasecmp(ci->key, "HostName") == 0)
-    return config_host_name(ci);
-  if (strcasecmp(ci->key, "HostsFile") == 0)
-    return config_hosts_file(ci);
-  if (strcasecmp(ci->key, "Protocol") == 0)
-    return config_protocol(ci);
-  if (strcasecmp(ci->key, "Zone") == 0)
-    return config_zone(ci);
-  if (strcasecmp(ci->key, "Mark") == 0)
-    return config_mark(ci);
-  if (strcasecmp(ci->key, "Host") == 0)
-    return config_host(ci);
-  if (strcasecmp(ci->key, "IgnoreSelected") == 0)
-    return config_ignore_selected(ci);
-  char buf[64];
   ctflow_log(LOG_ERR,
-             "unknown option %s (value \"%s\"; known: LocalNetwork, "
-             "MaxHosts, MaxNewHosts, Events, EventBufferSize, TopFlows, "
-             "FlowKey, MaxFlowKeys, ForgetAfter, NetNamespace, "
-             "EnableAccounting, HostName, HostsFile, Protocol, Zone, Mark, "
-             "Host, IgnoreSelected); not starting",
-             ci->key, value_text(ci, buf, sizeof(buf)));
+             "unknown option %s (value \"%s\"; known: %s); not starting",
+             ci->key, value_text(ci, buf, sizeof(buf)), known);
   config_failed = true;
   return -1;
 }
@@ -456,13 +481,7 @@ static int ctflow_init(void) {
     return -1;
   if (config.log == NULL) /* no <Plugin ctflow> block: SPEC's defaults */
     set_defaults();
-  instances = instances_new();
-  if (config_names() == NULL || instances == NULL) {
-    ctflow_log(LOG_ERR, "out of memory; not starting");
-    return -1;
-  }
-  /* Read the files now: a missing one is named in the log at start. */
-  names_refresh(names);
+  config.names = names; /* NULL without HostName and HostsFile */
   collector = collector_new(&config);
   return collector ? 0 : -1;
 }
@@ -501,7 +520,7 @@ static void dispatch_bucket(const char *name, const struct host_stats *b) {
   dispatch_rx_tx(name, "if_packets", "", b->rx_packets, b->tx_packets);
   uint32_t all = 0;
   for (int p = 0; p < PROTO_CLASSES; p++) {
-    dispatch_gauge(name, "current_connections", proto_names[p],
+    dispatch_gauge(name, "current_connections", proto_class_name(p),
                    b->connections[p]);
     all += b->connections[p];
   }
@@ -543,18 +562,14 @@ static int ctflow_read(void) {
   if (collector_read(collector) < 0)
     return -1;
   const struct report *r = collector_report(collector);
-  names_refresh(names);
-  if (instances_update(instances, names, r->buckets, r->count) < 0) {
-    ctflow_log(LOG_ERR, "out of memory: this interval is not reported");
-    return -1;
-  }
   size_t cursor = 0;
-  for (const struct instance *i; (i = instances_next(instances, &cursor));)
+  for (const struct instance *i; (i = instances_next(r->instances, &cursor));)
     dispatch_bucket(i->name, &i->stats);
   for (int s = 1; s < TCP_STATES; s++)
     dispatch_gauge("total", "tcp_connections", tcp_state_names[s],
-                   r->tcp_states[s]);
-  dispatch_gauge("total", "current_connections", "offloaded", r->offloaded);
+                   r->table.tcp_states[s]);
+  dispatch_gauge("total", "current_connections", "offloaded",
+                 r->table.offloaded);
   dispatch_kernel(&r->kernel);
   dispatch_gauge("self", "duration", "read", r->self.read_seconds);
   dispatch_gauge("self", "count", "flows", (double)r->self.flows);
@@ -578,8 +593,6 @@ static int ctflow_shutdown(void) {
   config.netns = NULL;
   free(netns_name);
   netns_name = NULL;
-  instances_free(instances);
-  instances = NULL;
   names_free(names);
   names = NULL;
   config.select = NULL;

@@ -10,15 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-static const struct {
-  const char *name;
-  uint8_t number;
-} protocol_names[] = {
-    {"tcp", IPPROTO_TCP},   {"udp", IPPROTO_UDP},
-    {"icmp", IPPROTO_ICMP}, {"icmpv6", IPPROTO_ICMPV6},
-    {"sctp", IPPROTO_SCTP}, {"udplite", IPPROTO_UDPLITE},
-    {"dccp", IPPROTO_DCCP}, {"gre", IPPROTO_GRE},
-};
+#include "protocols.h"
 
 /* Returns 0 and the unsigned number text holds in full (decimal, or hex
  * after 0x), at most max; -1 otherwise. */
@@ -42,12 +34,10 @@ static void set_protocol(struct entry_filter *f, uint8_t p) {
 }
 
 int filter_add_protocol(struct entry_filter *f, const char *text) {
-  for (size_t i = 0; i < sizeof(protocol_names) / sizeof(protocol_names[0]);
-       i++) {
-    if (strcasecmp(text, protocol_names[i].name) == 0) {
-      set_protocol(f, protocol_names[i].number);
-      return 0;
-    }
+  int named = protocol_number(text);
+  if (named >= 0) {
+    set_protocol(f, (uint8_t)named);
+    return 0;
   }
   unsigned long long n;
   if (parse_number(text, 255, &n) < 0) {

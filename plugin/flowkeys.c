@@ -12,13 +12,7 @@
 #include <string.h>
 
 #include "hash.h"
-
-/* Ports mean something for these protocols only. */
-static bool has_ports(uint8_t l4proto) {
-  return l4proto == IPPROTO_TCP || l4proto == IPPROTO_UDP ||
-         l4proto == IPPROTO_UDPLITE || l4proto == IPPROTO_SCTP ||
-         l4proto == IPPROTO_DCCP;
-}
+#include "protocols.h"
 
 struct flow_key flow_key_of(enum flow_key_kind kind, const struct ct_entry *e,
                             const struct owner *o) {
@@ -31,7 +25,7 @@ struct flow_key flow_key_of(enum flow_key_kind kind, const struct ct_entry *e,
       .family = t->l3proto,
       .l4proto = t->l4proto,
   };
-  if (has_ports(t->l4proto)) {
+  if (protocol_has_ports(t->l4proto)) {
     key.service_port = t->dst_port;
     if (kind == FLOW_KEY_5TUPLE)
       key.local_port = reply_side ? e->reply.src_port : t->src_port;
@@ -256,25 +250,11 @@ size_t flowkeys_end_interval(struct flowkeys *k, size_t n, uint32_t idle_limit,
   return chosen;
 }
 
+/* Returns l4proto's name, or its number written into buf. */
 static const char *proto_name(uint8_t l4proto, char *buf, size_t size) {
-  switch (l4proto) {
-  case IPPROTO_TCP:
-    return "tcp";
-  case IPPROTO_UDP:
-    return "udp";
-  case IPPROTO_ICMP:
-    return "icmp";
-  case IPPROTO_ICMPV6:
-    return "icmpv6";
-  case IPPROTO_UDPLITE:
-    return "udplite";
-  case IPPROTO_SCTP:
-    return "sctp";
-  case IPPROTO_DCCP:
-    return "dccp";
-  case IPPROTO_GRE:
-    return "gre";
-  }
+  const char *name = protocol_name(l4proto);
+  if (name != NULL)
+    return name;
   snprintf(buf, size, "%u", l4proto);
   return buf;
 }
@@ -285,7 +265,7 @@ int flow_key_format(const struct flow_key *key, enum flow_key_kind kind,
   inet_ntop(key->family, &key->local, local, sizeof(local));
   inet_ntop(key->family, &key->remote, remote, sizeof(remote));
   const char *p = proto_name(key->l4proto, proto, sizeof(proto));
-  if (!has_ports(key->l4proto))
+  if (!protocol_has_ports(key->l4proto))
     return snprintf(buf, size, "%s-%s-%s", local, remote, p);
   if (kind == FLOW_KEY_CONVERSATION)
     return snprintf(buf, size, "%s-%s-%s-%u", local, remote, p,

@@ -143,8 +143,6 @@ void hosts_begin_read(struct hosts *h) {
     memset(h->buckets[i].connections, 0, sizeof(h->buckets[i].connections));
     h->buckets[i].peers = 0;
   }
-  memset(h->tcp_states, 0, sizeof(h->tcp_states));
-  h->offloaded = 0;
   peerset_clear(&h->peers);
 }
 
@@ -209,19 +207,6 @@ int hosts_add_peer(struct hosts *h, struct host_stats *bucket, uint8_t family,
   int total = add_pair(h, 0, hash);
   h->buckets[0].peers += total > 0;
   return rc < 0 || total < 0 ? -1 : 0;
-}
-
-enum proto_class proto_class_of(uint8_t l4proto) {
-  switch (l4proto) {
-  case IPPROTO_TCP:
-    return PROTO_TCP;
-  case IPPROTO_UDP:
-    return PROTO_UDP;
-  case IPPROTO_ICMP:
-  case IPPROTO_ICMPV6:
-    return PROTO_ICMP;
-  }
-  return PROTO_OTHER;
 }
 
 size_t hosts_memory(const struct hosts *h) {

@@ -25,18 +25,7 @@
 #include "ct_entry.h"
 #include "host_select.h"
 #include "peerset.h"
-
-enum proto_class {
-  PROTO_TCP,
-  PROTO_UDP,
-  PROTO_ICMP,
-  PROTO_OTHER,
-  PROTO_CLASSES
-};
-
-/* TCP_CONNTRACK_NONE .. TCP_CONNTRACK_SYN_SENT2
- * (linux/netfilter/nf_conntrack_tcp.h) */
-#define TCP_STATES 10
+#include "protocols.h"
 
 enum bucket_kind { BUCKET_TOTAL, BUCKET_OTHER, BUCKET_HOST };
 
@@ -92,8 +81,6 @@ struct hosts {
   struct host_select *select;
   uint32_t forget_after; /* idle reads before a host goes; HOSTS_FORGET_AFTER */
   struct peerset peers;  /* (bucket, remote address) seen this read */
-  uint32_t tcp_states[TCP_STATES]; /* TCP entries of the table per state */
-  uint32_t offloaded; /* entries of the table a flowtable has taken over */
 };
 
 /* Returns 0, or -1 when out of memory. */
@@ -133,9 +120,6 @@ size_t hosts_end_read(struct hosts *hosts);
  * read. Returns -1 when out of memory, else 0. */
 int hosts_add_peer(struct hosts *hosts, struct host_stats *bucket,
                    uint8_t family, const union ct_addr *remote);
-
-/* Returns the class SPEC's per-protocol series use for an IPPROTO_*. */
-enum proto_class proto_class_of(uint8_t l4proto);
 
 /* Returns the bytes of memory the aggregates hold. */
 size_t hosts_memory(const struct hosts *hosts);

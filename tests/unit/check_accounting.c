@@ -619,7 +619,7 @@ START_TEST(an_entry_the_filter_leaves_out_is_counted_nowhere) {
   assert_sent(other(), 0, 0);
   ck_assert_uint_eq(total()->connections[PROTO_TCP], 0);
   ck_assert_uint_eq(total()->connections[PROTO_UDP], 1);
-  ck_assert_uint_eq(acct.hosts.tcp_states[TCP_CONNTRACK_ESTABLISHED], 0);
+  ck_assert_uint_eq(acct.table.tcp_states[TCP_CONNTRACK_ESTABLISHED], 0);
   ck_assert_uint_eq(acct.hosts.count, 3); /* total, other, the phone */
 }
 END_TEST
@@ -787,11 +787,11 @@ START_TEST(tcp_entries_are_counted_by_state_once_each) {
   closing.id = 4;
   closing.tcp_state = TCP_CONNTRACK_TIME_WAIT;
   read_whole(&web, &closing, &web, &dns);
-  ck_assert_uint_eq(acct.hosts.tcp_states[TCP_CONNTRACK_ESTABLISHED], 1);
-  ck_assert_uint_eq(acct.hosts.tcp_states[TCP_CONNTRACK_TIME_WAIT], 1);
+  ck_assert_uint_eq(acct.table.tcp_states[TCP_CONNTRACK_ESTABLISHED], 1);
+  ck_assert_uint_eq(acct.table.tcp_states[TCP_CONNTRACK_TIME_WAIT], 1);
   uint32_t all = 0;
   for (int s = 0; s < TCP_STATES; s++)
-    all += acct.hosts.tcp_states[s];
+    all += acct.table.tcp_states[s];
   ck_assert_uint_eq(all, 2);
 }
 END_TEST

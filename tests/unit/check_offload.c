@@ -76,7 +76,7 @@ END_TEST
 START_TEST(an_offloaded_entry_is_counted_as_offloaded) {
   struct ct_entry e[] = {entry_with_status(TCP4, IPS_OFFLOAD)};
   read_entries(e, 1);
-  ck_assert_uint_eq(accounting.hosts.offloaded, 1);
+  ck_assert_uint_eq(accounting.table.offloaded, 1);
 }
 END_TEST
 
@@ -86,7 +86,7 @@ START_TEST(a_hardware_offloaded_entry_is_counted_once_as_offloaded) {
       entry_with_status(TCP6, IPS_HW_OFFLOAD),
   };
   read_entries(e, 2);
-  ck_assert_uint_eq(accounting.hosts.offloaded, 2);
+  ck_assert_uint_eq(accounting.table.offloaded, 2);
 }
 END_TEST
 
@@ -94,7 +94,7 @@ START_TEST(an_entry_the_kernel_tracks_itself_is_not_offloaded) {
   struct ct_entry e[] = {entry_with_status(TCP4, 0),
                          entry_with_status(UDP4, 0)};
   read_entries(e, 2);
-  ck_assert_uint_eq(accounting.hosts.offloaded, 0);
+  ck_assert_uint_eq(accounting.table.offloaded, 0);
 }
 END_TEST
 
@@ -105,7 +105,7 @@ START_TEST(offloaded_entries_are_those_of_the_last_read) {
                             entry_with_status(TCP6, IPS_OFFLOAD)};
   read_entries(offloaded, 2);
   read_entries(back, 2);
-  ck_assert_uint_eq(accounting.hosts.offloaded, 1);
+  ck_assert_uint_eq(accounting.table.offloaded, 1);
 }
 END_TEST
 
@@ -113,7 +113,7 @@ START_TEST(an_offloaded_entry_returned_twice_in_one_read_counts_once) {
   struct ct_entry e = entry_with_status(TCP4, IPS_OFFLOAD);
   struct ct_entry twice[] = {e, e};
   read_entries(twice, 2);
-  ck_assert_uint_eq(accounting.hosts.offloaded, 1);
+  ck_assert_uint_eq(accounting.table.offloaded, 1);
 }
 END_TEST
 
