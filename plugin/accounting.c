@@ -184,9 +184,24 @@ static bool wanted(const struct accounting *a, const struct ct_entry *e) {
   return a->filter == NULL || filter_match(a->filter, e);
 }
 
+/* The kernel marks an entry dying, sends its DESTROY event, then unlinks
+ * it: a dump may return it in between, after its event was counted and
+ * its tombstone gone. The dump only keeps a flow it knows for the event
+ * to find; a flow it does not know, the event counted already or will
+ * count whole. */
+static void keep_for_event(struct accounting *a, const struct ct_entry *e) {
+  struct flow *f = flowtable_find(a->flows, e->id, flow_tuple_hash(e));
+  if (f != NULL && f->seen != FLOW_ENDED)
+    f->seen = a->gen;
+}
+
 void accounting_add(struct accounting *a, const struct ct_entry *e) {
   if (!wanted(a, e))
     return; /* never in the flow table: the sweep has nothing to forget */
+  if (a->events && (e->status & IPS_DYING)) {
+    keep_for_event(a, e);
+    return;
+  }
   check_counters(a, e);
   struct flow *f = flow_of(a, e);
   if (f != NULL && f->seen == FLOW_ENDED)

@@ -46,6 +46,9 @@ struct accounting {
   /* A read is under way: its dump may still return entries whose DESTROY
    * event comes in meanwhile (the kernel filled the batch before). */
   bool reading;
+  /* DESTROY events come to accounting_end() (the caller sets it): an
+   * entry a dump returns dying is its event's to count. */
+  bool events;
   /* Tombstones of entries no dump returned, made since the last read
    * ended (or, during a read, since it began: the read has a budget of its
    * own, so at most twice as many are kept), and at most how many (the
@@ -78,7 +81,9 @@ void accounting_begin_read(struct accounting *a);
 
 /* Adds entry: its growth since the last read to its host and to total, and
  * it to the connection gauges unless this read already had it (and to the
- * offloaded gauge when a flowtable has taken it over). */
+ * offloaded gauge when a flowtable has taken it over). With events, an
+ * entry the kernel is deleting (IPS_DYING) adds nothing: its DESTROY event
+ * counts it, before or after this dump. */
 void accounting_add(struct accounting *a, const struct ct_entry *entry);
 
 /* Counts the DESTROY event of entry: its final counters minus what was

@@ -431,7 +431,9 @@ static void report_self(struct collector *c, const struct timespec *start) {
 int collector_read(struct collector *c) {
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
+  bool events = c->events != NULL && !events_stats(c->events).failed;
   fairlock_acquire(&c->lock);
+  c->accounting.events = events;
   accounting_begin_read(&c->accounting);
   fairlock_release(&c->lock);
   if (dump_table(c) < 0) {

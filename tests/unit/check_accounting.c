@@ -10,6 +10,8 @@
 #include <string.h>
 #include <syslog.h>
 
+#include <libnetfilter_conntrack/linux_nf_conntrack_common.h>
+
 #include "accounting.h"
 #include "host_select.h"
 #include "entries.h"
@@ -861,6 +863,53 @@ START_TEST(an_entry_that_began_and_ended_during_a_dump_is_counted_once) {
 }
 END_TEST
 
+/* The kernel marks an entry dying, sends its DESTROY event, then unlinks
+ * it: a dump can return it in between. */
+START_TEST(a_dying_entry_a_later_dump_returns_after_its_event_adds_nothing) {
+  acct.events = true;
+  read_whole();
+  entry_counters(&web, 3, 300, 3, 3000);
+  accounting_begin_read(&acct);
+  ended(&web);
+  accounting_end_read(&acct, true); /* its tombstone goes */
+  web.status |= IPS_DYING;
+  read_whole(&web); /* the next dump, before the kernel unlinked it */
+  assert_sent(host(LAPTOP), 3, 300);
+  assert_received(host(LAPTOP), 3, 3000);
+  ck_assert_uint_eq(host(LAPTOP)->new_connections, 1);
+  ck_assert_uint_eq(host(LAPTOP)->connections[PROTO_TCP], 0);
+  ck_assert_uint_eq(flowtable_count(acct.flows), 0);
+}
+END_TEST
+
+START_TEST(a_dying_entry_a_dump_returns_before_its_event_waits_for_it) {
+  acct.events = true;
+  entry_counters(&web, 10, 5000, 8, 40000);
+  read_whole(&web);
+  entry_counters(&web, 12, 5200, 9, 41000);
+  web.status |= IPS_DYING;
+  read_whole(&web);
+  assert_sent(host(LAPTOP), 0, 0);
+  ck_assert_uint_eq(flowtable_count(acct.flows), 1); /* kept for the event */
+  entry_counters(&web, 13, 5300, 9, 41000);
+  ended(&web);
+  assert_sent(host(LAPTOP), 13 - 10, 5300 - 5000);
+  assert_received(host(LAPTOP), 9 - 8, 41000 - 40000);
+  ck_assert_uint_eq(host(LAPTOP)->new_connections, 0);
+}
+END_TEST
+
+START_TEST(without_events_the_dump_counts_a_dying_entry) {
+  entry_counters(&web, 10, 5000, 8, 40000);
+  read_whole(&web);
+  entry_counters(&web, 12, 5200, 9, 41000);
+  web.status |= IPS_DYING;
+  read_whole(&web);
+  assert_sent(host(LAPTOP), 12 - 10, 5200 - 5000);
+  assert_received(host(LAPTOP), 9 - 8, 41000 - 40000);
+}
+END_TEST
+
 START_TEST(a_destroy_event_that_comes_twice_counts_once) {
   read_whole();
   entry_counters(&web, 3, 300, 3, 3000);
@@ -1183,6 +1232,11 @@ static Suite *accounting_suite(void) {
       events, a_dump_in_flight_that_still_returns_an_ended_entry_adds_nothing);
   tcase_add_test(events,
                  an_entry_that_began_and_ended_during_a_dump_is_counted_once);
+  tcase_add_test(
+      events, a_dying_entry_a_later_dump_returns_after_its_event_adds_nothing);
+  tcase_add_test(events,
+                 a_dying_entry_a_dump_returns_before_its_event_waits_for_it);
+  tcase_add_test(events, without_events_the_dump_counts_a_dying_entry);
   tcase_add_test(events, a_destroy_event_that_comes_twice_counts_once);
   tcase_add_test(events,
                  an_ended_entry_whose_counters_were_reset_counts_the_new_value);
