@@ -27,6 +27,7 @@ struct collector {
   struct fairlock lock; /* guards accounting */
   int netns;            /* NetNamespace's file, or -1: the caller's */
   struct ctnetlink nl;
+  struct kernel_filter dump_filter; /* what the kernel is asked to apply */
   struct accounting accounting;
   struct events *events;
   struct names *names; /* the caller's, or own_names */
@@ -180,15 +181,10 @@ static void start_events(struct collector *c) {
  * to the accounting, which decides the bucket. */
 static void select_entries(struct collector *c) {
   const struct entry_filter *f = &c->config.filter;
-  struct mark_match mark = {0};
   if (!filter_is_empty(f))
     c->accounting.filter = f;
   c->accounting.hosts.select = c->config.select;
-  c->nl.dump_by_mark = filter_kernel_mark(f, &mark);
-  c->nl.dump_mark = mark.value;
-  c->nl.dump_mark_mask = mark.mask;
-  c->nl.dump_by_zone = filter_kernel_zone(f, &c->nl.dump_zone);
-  c->nl.dump_by_protocol = filter_kernel_protocol(f, &c->nl.dump_protocol);
+  c->dump_filter = filter_kernel_part(f);
 }
 
 struct collector *collector_new(const struct collector_config *config) {
@@ -213,7 +209,6 @@ struct collector *collector_new(const struct collector_config *config) {
     free(c);
     return NULL;
   }
-  c->nl.batch_lock = &c->lock;
   if (accounting_init(&c->accounting, &c->config.local, config->max_hosts,
                       config->log) < 0)
     return fail(c, "out of memory");
@@ -365,10 +360,6 @@ static double seconds_since(const struct timespec *start) {
          (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
-static bool dump_is_filtered(const struct ctnetlink *nl) {
-  return nl->dump_by_mark || nl->dump_by_zone || nl->dump_by_protocol;
-}
-
 /* Dumps the table into the accounting. Returns 0, or -1 with errno. A
  * kernel that has a dump filter but cannot apply it answers an error
  * before the first entry (ctnetlink_start parses the filter before the
@@ -378,17 +369,17 @@ static bool dump_is_filtered(const struct ctnetlink *nl) {
  * space anyway. */
 static int dump_table(struct collector *c) {
   c->dumped = 0;
-  if (ctnetlink_request(&c->nl, IPCTNL_MSG_CT_GET, NLM_F_DUMP, on_entry, c) ==
-      0)
+  if (ctnetlink_dump(&c->nl, &c->dump_filter, &c->lock, on_entry, c) == 0)
     return 0;
-  if (!dump_is_filtered(&c->nl) || c->dumped > 0 || errno == ECANCELED)
+  if (!filter_kernel_asks(&c->dump_filter) || c->dumped > 0 ||
+      errno == ECANCELED)
     return -1;
   c->config.log(LOG_WARNING,
                 "the kernel refused the filtered dump (%s): Protocol, Zone "
                 "and Mark are applied in user space only from now on",
                 strerror(errno));
-  c->nl.dump_by_mark = c->nl.dump_by_zone = c->nl.dump_by_protocol = false;
-  return ctnetlink_request(&c->nl, IPCTNL_MSG_CT_GET, NLM_F_DUMP, on_entry, c);
+  c->dump_filter = (struct kernel_filter){0};
+  return ctnetlink_dump(&c->nl, &c->dump_filter, &c->lock, on_entry, c);
 }
 
 /* Returns whether the entries the dump that just ended did not return may

@@ -56,13 +56,23 @@ static void put_protocol_filter(struct nlmsghdr *nlh, uint8_t protocol) {
   mnl_attr_nest_end(nlh, filter);
 }
 
-/* Returns the length of a request of msg_type for address family family,
- * built at the start of buf. */
-static size_t build_request(struct ctnetlink *ct, uint8_t msg_type,
-                            uint16_t flags, uint8_t family) {
+/* One request and how its replies are taken. */
+struct request {
+  uint8_t msg_type;
+  uint16_t flags;
+  const struct kernel_filter *filter; /* a table dump's; NULL: none */
+  struct fairlock *lock; /* held while a batch's callbacks run; or NULL */
+  mnl_cb_t cb;
+  void *arg;
+};
+
+/* Returns the length of request r for address family family, built at the
+ * start of ct's buffer. */
+static size_t build_request(struct ctnetlink *ct, const struct request *r,
+                            uint8_t family) {
   struct nlmsghdr *nlh = mnl_nlmsg_put_header(ct->buf);
-  nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | msg_type;
-  nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+  nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | r->msg_type;
+  nlh->nlmsg_flags = NLM_F_REQUEST | r->flags;
   nlh->nlmsg_seq = ++ct->seq;
   struct nfgenmsg *nfh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfh));
   nfh->nfgen_family = family;
@@ -71,15 +81,16 @@ static size_t build_request(struct ctnetlink *ct, uint8_t msg_type,
   /* The kernel filters a dump by CTA_MARK with CTA_MARK_MASK (both: older
    * kernels want the pair) and, in recent kernels, by CTA_ZONE
    * (nf_conntrack_netlink.c, ctnetlink_alloc_filter); big endian. */
-  if (msg_type == IPCTNL_MSG_CT_GET && (flags & NLM_F_DUMP)) {
-    if (ct->dump_by_mark) {
-      mnl_attr_put_u32(nlh, CTA_MARK, htonl(ct->dump_mark));
-      mnl_attr_put_u32(nlh, CTA_MARK_MASK, htonl(ct->dump_mark_mask));
+  const struct kernel_filter *f = r->filter;
+  if (f != NULL) {
+    if (f->by_mark) {
+      mnl_attr_put_u32(nlh, CTA_MARK, htonl(f->mark.value));
+      mnl_attr_put_u32(nlh, CTA_MARK_MASK, htonl(f->mark.mask));
     }
-    if (ct->dump_by_zone)
-      mnl_attr_put_u16(nlh, CTA_ZONE, htons(ct->dump_zone));
-    if (ct->dump_by_protocol)
-      put_protocol_filter(nlh, ct->dump_protocol);
+    if (f->by_zone)
+      mnl_attr_put_u16(nlh, CTA_ZONE, htons(f->zone));
+    if (f->by_protocol)
+      put_protocol_filter(nlh, f->protocol);
   }
   return nlh->nlmsg_len;
 }
@@ -93,14 +104,13 @@ static int reopen(struct ctnetlink *ct) {
   return rc;
 }
 
-/* Returns 0 after one request of msg_type for family family, its replies
- * passed to cb; -1 with errno as ctnetlink_request() says. */
-static int request_family(struct ctnetlink *ct, uint8_t msg_type,
-                          uint16_t flags, uint8_t family, mnl_cb_t cb,
-                          void *arg) {
+/* Returns 0 after request r for family family, its replies passed to its
+ * callback; -1 with errno as ctnetlink_request() says. */
+static int request_family(struct ctnetlink *ct, const struct request *r,
+                          uint8_t family) {
   if (ct->nl == NULL && open_socket(ct) < 0)
     return -1;
-  size_t len = build_request(ct, msg_type, flags, family);
+  size_t len = build_request(ct, r, family);
   if (mnl_socket_sendto(ct->nl, ct->buf, len) < 0)
     return -1;
   unsigned seq = ct->seq;
@@ -120,12 +130,12 @@ static int request_family(struct ctnetlink *ct, uint8_t msg_type,
       break;
     }
     errno = 0;
-    if (ct->batch_lock)
-      fairlock_acquire(ct->batch_lock);
-    int rc = mnl_cb_run(ct->buf, n, seq, ct->portid, cb, arg);
+    if (r->lock)
+      fairlock_acquire(r->lock);
+    int rc = mnl_cb_run(ct->buf, n, seq, ct->portid, r->cb, r->arg);
     int err = errno;
-    if (ct->batch_lock)
-      fairlock_release(ct->batch_lock);
+    if (r->lock)
+      fairlock_release(r->lock);
     errno = err;
     if (rc == MNL_CB_STOP)
       return 0;
@@ -143,16 +153,27 @@ static int request_family(struct ctnetlink *ct, uint8_t msg_type,
 
 int ctnetlink_request(struct ctnetlink *ct, uint8_t msg_type, uint16_t flags,
                       mnl_cb_t cb, void *arg) {
+  struct request r = {
+      .msg_type = msg_type, .flags = flags, .cb = cb, .arg = arg};
+  return request_family(ct, &r, AF_UNSPEC);
+}
+
+int ctnetlink_dump(struct ctnetlink *ct, const struct kernel_filter *filter,
+                   struct fairlock *lock, mnl_cb_t cb, void *arg) {
+  struct request r = {.msg_type = IPCTNL_MSG_CT_GET,
+                      .flags = NLM_F_DUMP,
+                      .filter = filter,
+                      .lock = lock,
+                      .cb = cb,
+                      .arg = arg};
   /* A tuple filter needs the request's family to be AF_INET or AF_INET6:
    * for AF_UNSPEC ctnetlink_parse_tuple_filter answers EOPNOTSUPP. So a
    * dump by protocol is two dumps, one per family. Kernels before 5.9
    * ignore CTA_FILTER and the tuple but have always honoured the family
    * (ctnetlink_dump_table), so the two still make the whole table. */
-  bool by_family = msg_type == IPCTNL_MSG_CT_GET && (flags & NLM_F_DUMP) &&
-                   ct->dump_by_protocol;
-  if (!by_family)
-    return request_family(ct, msg_type, flags, AF_UNSPEC, cb, arg);
-  if (request_family(ct, msg_type, flags, AF_INET, cb, arg) < 0)
+  if (filter == NULL || !filter->by_protocol)
+    return request_family(ct, &r, AF_UNSPEC);
+  if (request_family(ct, &r, AF_INET) < 0)
     return -1;
-  return request_family(ct, msg_type, flags, AF_INET6, cb, arg);
+  return request_family(ct, &r, AF_INET6);
 }

@@ -140,3 +140,15 @@ bool filter_kernel_protocol(const struct entry_filter *f, uint8_t *out) {
     }
   return false;
 }
+
+struct kernel_filter filter_kernel_part(const struct entry_filter *f) {
+  struct kernel_filter k = {0};
+  k.by_mark = filter_kernel_mark(f, &k.mark);
+  k.by_zone = filter_kernel_zone(f, &k.zone);
+  k.by_protocol = filter_kernel_protocol(f, &k.protocol);
+  return k;
+}
+
+bool filter_kernel_asks(const struct kernel_filter *k) {
+  return k->by_mark || k->by_zone || k->by_protocol;
+}

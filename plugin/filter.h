@@ -61,4 +61,19 @@ bool filter_kernel_mark(const struct entry_filter *f, struct mark_match *out);
 bool filter_kernel_zone(const struct entry_filter *f, uint16_t *out);
 bool filter_kernel_protocol(const struct entry_filter *f, uint8_t *out);
 
+/* A dump request's filter: what of Protocol, Zone and Mark the kernel is
+ * asked to apply (by_*: whether each is asked). */
+struct kernel_filter {
+  bool by_mark, by_zone, by_protocol;
+  struct mark_match mark;
+  uint16_t zone;
+  uint8_t protocol;
+};
+
+/* Returns what of f the kernel can apply (filter_kernel_*()). */
+struct kernel_filter filter_kernel_part(const struct entry_filter *f);
+
+/* Returns whether k asks the kernel anything. */
+bool filter_kernel_asks(const struct kernel_filter *k);
+
 #endif

@@ -18,6 +18,7 @@
 #include "netns.h"
 
 static struct ctnetlink ct;
+static struct kernel_filter filter; /* what the dump asks of the kernel */
 static int table;
 
 static void setup(void) {
@@ -35,6 +36,7 @@ static void setup(void) {
                                    "2001:db8::2", 1002, 53},
              0x2, 2);
   memset(&ct, 0, sizeof(ct));
+  filter = (struct kernel_filter){0};
   ck_assert_int_eq(ctnetlink_open(&ct, -1), 0);
 }
 
@@ -58,9 +60,8 @@ static int count(const struct nlmsghdr *nlh, void *arg) {
 /* Returns what the kernel sent for one table dump with ct's filters. */
 static struct sent dump(void) {
   struct sent sent = {0};
-  ck_assert_msg(
-      ctnetlink_request(&ct, IPCTNL_MSG_CT_GET, NLM_F_DUMP, count, &sent) == 0,
-      "dump: %s", strerror(errno));
+  ck_assert_msg(ctnetlink_dump(&ct, &filter, NULL, count, &sent) == 0,
+                "dump: %s", strerror(errno));
   return sent;
 }
 
@@ -70,9 +71,8 @@ START_TEST(an_unfiltered_dump_brings_every_entry) {
 END_TEST
 
 START_TEST(the_kernel_sends_only_entries_of_the_mark) {
-  ct.dump_by_mark = true;
-  ct.dump_mark = 0x1;
-  ct.dump_mark_mask = 0xffffffff;
+  filter.by_mark = true;
+  filter.mark = (struct mark_match){.value = 0x1, .mask = 0xffffffff};
   struct sent sent = dump();
   ck_assert_uint_eq(sent.entries, 1);
   ck_assert_uint_eq(sent.filtered, 1);
@@ -80,8 +80,8 @@ START_TEST(the_kernel_sends_only_entries_of_the_mark) {
 END_TEST
 
 START_TEST(the_kernel_sends_only_entries_of_the_zone) {
-  ct.dump_by_zone = true;
-  ct.dump_zone = 1;
+  filter.by_zone = true;
+  filter.zone = 1;
   struct sent sent = dump();
   ck_assert_uint_eq(sent.entries, 1);
   ck_assert_uint_eq(sent.filtered, 1);
@@ -89,8 +89,8 @@ START_TEST(the_kernel_sends_only_entries_of_the_zone) {
 END_TEST
 
 START_TEST(the_kernel_sends_only_entries_of_the_protocol) {
-  ct.dump_by_protocol = true;
-  ct.dump_protocol = IPPROTO_TCP;
+  filter.by_protocol = true;
+  filter.protocol = IPPROTO_TCP;
   struct sent sent = dump();
   ck_assert_uint_eq(sent.entries, 1);
   ck_assert_uint_eq(sent.filtered, 1);
@@ -99,8 +99,8 @@ END_TEST
 
 /* One dump per family: the IPv6 entry comes too. */
 START_TEST(a_dump_by_protocol_brings_both_families) {
-  ct.dump_by_protocol = true;
-  ct.dump_protocol = IPPROTO_UDP;
+  filter.by_protocol = true;
+  filter.protocol = IPPROTO_UDP;
   struct sent sent = dump();
   ck_assert_uint_eq(sent.entries, 2);
   ck_assert_uint_eq(sent.filtered, 2);
@@ -108,13 +108,12 @@ START_TEST(a_dump_by_protocol_brings_both_families) {
 END_TEST
 
 START_TEST(the_kernel_ands_protocol_zone_and_mark) {
-  ct.dump_by_protocol = true;
-  ct.dump_protocol = IPPROTO_UDP;
-  ct.dump_by_zone = true;
-  ct.dump_zone = 1;
-  ct.dump_by_mark = true;
-  ct.dump_mark = 0x2;
-  ct.dump_mark_mask = 0xffffffff;
+  filter.by_protocol = true;
+  filter.protocol = IPPROTO_UDP;
+  filter.by_zone = true;
+  filter.zone = 1;
+  filter.by_mark = true;
+  filter.mark = (struct mark_match){.value = 0x2, .mask = 0xffffffff};
   ck_assert_uint_eq(dump().entries, 0);
 }
 END_TEST
