@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "collector.h"
 #include "entries.h"
@@ -71,9 +72,15 @@ START_TEST(every_entry_is_counted_once_while_reads_and_events_interleave) {
   done = false;
   ck_assert_int_eq(pthread_create(&generator, NULL, end_entries, &table_ns), 0);
   int reads = 0;
+  /* A millisecond between reads: every dump walks all the buckets of the
+   * kernel's one conntrack hash (every namespace's, 262,144 by default
+   * here), taking each bucket's lock, which the generator's entries need
+   * too; back to back, the reads starve it. */
+  const struct timespec pause = {.tv_nsec = 1000000};
   while (!done) {
     ck_assert_int_eq(collector_read(collector), 0);
     reads++;
+    nanosleep(&pause, NULL);
   }
   pthread_join(generator, NULL);
   ck_assert_int_eq(collector_read(collector), 0);
