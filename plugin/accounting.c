@@ -77,14 +77,6 @@ static void warn_memory(struct accounting *a, const char *what) {
   a->warned_memory = true;
 }
 
-static void add_growth(struct host_stats *b, const struct ct_counters *tx,
-                       const struct ct_counters *rx) {
-  b->tx_bytes += tx->bytes;
-  b->tx_packets += tx->packets;
-  b->rx_bytes += rx->bytes;
-  b->rx_packets += rx->packets;
-}
-
 /* Returns entry's flow, or NULL (after a warning) when out of memory. */
 static struct flow *flow_of(struct accounting *a, const struct ct_entry *e) {
   struct flow *f = flowtable_upsert(a->flows, e->id, flow_tuple_hash(e));
@@ -109,8 +101,8 @@ static struct host_stats *credit(struct accounting *a, const struct ct_entry *e,
     seen_as.rule = RULE_OTHER, seen_as.sends_orig = true;
   const struct ct_counters *tx = seen_as.sends_orig ? &g->orig : &g->reply;
   const struct ct_counters *rx = seen_as.sends_orig ? &g->reply : &g->orig;
-  add_growth(b, tx, rx);
-  add_growth(hosts_total(&a->hosts), tx, rx);
+  traffic_add(&b->traffic, tx, rx);
+  traffic_add(&hosts_total(&a->hosts)->traffic, tx, rx);
   /* A counter has bytes only with packets: packets tell what moved. */
   bool moved = tx->packets || rx->packets;
   b->carried |= moved;

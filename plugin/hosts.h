@@ -26,6 +26,7 @@
 #include "host_select.h"
 #include "peerset.h"
 #include "protocols.h"
+#include "traffic.h"
 
 enum bucket_kind { BUCKET_TOTAL, BUCKET_OTHER, BUCKET_HOST };
 
@@ -51,8 +52,7 @@ struct host_stats {
   bool carried;       /* traffic or a new connection since the last read */
   uint32_t idle;      /* whole reads in a row without entries or traffic */
   /* Since the plugin started (DERIVE). */
-  uint64_t rx_bytes, tx_bytes;
-  uint64_t rx_packets, tx_packets;
+  struct traffic traffic;
   uint64_t new_connections;
   /* As of the last read (GAUGE). */
   uint32_t connections[PROTO_CLASSES];

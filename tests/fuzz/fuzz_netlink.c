@@ -85,17 +85,18 @@ static void check_buckets(struct accounting *a) {
     if (b->kind == BUCKET_HOST &&
         !localnet_contains(&local, b->family, &b->addr))
       fail("a host bucket holds an address outside the local networks");
-    sum.rx_bytes += b->rx_bytes;
-    sum.tx_bytes += b->tx_bytes;
-    sum.rx_packets += b->rx_packets;
-    sum.tx_packets += b->tx_packets;
+    sum.traffic.rx.bytes += b->traffic.rx.bytes;
+    sum.traffic.tx.bytes += b->traffic.tx.bytes;
+    sum.traffic.rx.packets += b->traffic.rx.packets;
+    sum.traffic.tx.packets += b->traffic.tx.packets;
     sum.new_connections += b->new_connections;
     for (int p = 0; p < PROTO_CLASSES; p++)
       sum.connections[p] += b->connections[p];
   }
-  if (sum.rx_bytes != total->rx_bytes || sum.tx_bytes != total->tx_bytes ||
-      sum.rx_packets != total->rx_packets ||
-      sum.tx_packets != total->tx_packets)
+  if (sum.traffic.rx.bytes != total->traffic.rx.bytes ||
+      sum.traffic.tx.bytes != total->traffic.tx.bytes ||
+      sum.traffic.rx.packets != total->traffic.rx.packets ||
+      sum.traffic.tx.packets != total->traffic.tx.packets)
     fail("the buckets' bytes or packets do not add up to total");
   if (sum.new_connections != total->new_connections)
     fail("the buckets' new connections do not add up to total");

@@ -85,14 +85,14 @@ static struct host_stats *other(void) { return hosts_other(&acct.hosts); }
 
 static void assert_sent(const struct host_stats *b, uint64_t packets,
                         uint64_t bytes) {
-  ck_assert_uint_eq(b->tx_packets, packets);
-  ck_assert_uint_eq(b->tx_bytes, bytes);
+  ck_assert_uint_eq(b->traffic.tx.packets, packets);
+  ck_assert_uint_eq(b->traffic.tx.bytes, bytes);
 }
 
 static void assert_received(const struct host_stats *b, uint64_t packets,
                             uint64_t bytes) {
-  ck_assert_uint_eq(b->rx_packets, packets);
-  ck_assert_uint_eq(b->rx_bytes, bytes);
+  ck_assert_uint_eq(b->traffic.rx.packets, packets);
+  ck_assert_uint_eq(b->traffic.rx.bytes, bytes);
 }
 
 /* Rule 1 */
@@ -447,16 +447,16 @@ START_TEST(total_is_the_sum_of_the_hosts_and_other) {
   struct host_stats sum = {0};
   for (size_t i = 1; i < acct.hosts.count; i++) {
     const struct host_stats *b = &acct.hosts.buckets[i];
-    sum.tx_bytes += b->tx_bytes;
-    sum.tx_packets += b->tx_packets;
-    sum.rx_bytes += b->rx_bytes;
-    sum.rx_packets += b->rx_packets;
+    sum.traffic.tx.bytes += b->traffic.tx.bytes;
+    sum.traffic.tx.packets += b->traffic.tx.packets;
+    sum.traffic.rx.bytes += b->traffic.rx.bytes;
+    sum.traffic.rx.packets += b->traffic.rx.packets;
     sum.new_connections += b->new_connections;
     for (int c = 0; c < PROTO_CLASSES; c++)
       sum.connections[c] += b->connections[c];
   }
-  assert_sent(total(), sum.tx_packets, sum.tx_bytes);
-  assert_received(total(), sum.rx_packets, sum.rx_bytes);
+  assert_sent(total(), sum.traffic.tx.packets, sum.traffic.tx.bytes);
+  assert_received(total(), sum.traffic.rx.packets, sum.traffic.rx.bytes);
   ck_assert_uint_eq(total()->new_connections, sum.new_connections);
   for (int c = 0; c < PROTO_CLASSES; c++)
     ck_assert_uint_eq(total()->connections[c], sum.connections[c]);
@@ -465,7 +465,8 @@ START_TEST(total_is_the_sum_of_the_hosts_and_other) {
   for (uint32_t i = 0; i < 8; i++)
     bytes += i < 4 ? (200 * i + 60) + (3000 * i + 90)
                    : (300 * i + 60) + (4000 * i + 90);
-  ck_assert_uint_eq(total()->tx_bytes + total()->rx_bytes, bytes);
+  ck_assert_uint_eq(total()->traffic.tx.bytes + total()->traffic.rx.bytes,
+                    bytes);
 }
 END_TEST
 
@@ -705,10 +706,11 @@ START_TEST(host_selection_keeps_total_the_sum_of_hosts_and_other) {
   assert_sent(host(LAPTOP6), 7, 700);
   uint64_t tx = 0, rx = 0;
   for (size_t i = 1; i < acct.hosts.count; i++)
-    tx += acct.hosts.buckets[i].tx_bytes, rx += acct.hosts.buckets[i].rx_bytes;
-  ck_assert_uint_eq(total()->tx_bytes, tx);
-  ck_assert_uint_eq(total()->rx_bytes, rx);
-  ck_assert_uint_eq(total()->tx_bytes + total()->rx_bytes,
+    tx += acct.hosts.buckets[i].traffic.tx.bytes,
+        rx += acct.hosts.buckets[i].traffic.rx.bytes;
+  ck_assert_uint_eq(total()->traffic.tx.bytes, tx);
+  ck_assert_uint_eq(total()->traffic.rx.bytes, rx);
+  ck_assert_uint_eq(total()->traffic.tx.bytes + total()->traffic.rx.bytes,
                     180 + 1500 + 60 + 120 + 400 + 9000 + 700 + 8000);
 }
 END_TEST

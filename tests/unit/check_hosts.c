@@ -204,21 +204,19 @@ START_TEST(begin_read_keeps_the_counters_since_start_and_the_buckets) {
   *b = (struct host_stats){.addr = b->addr,
                            .family = b->family,
                            .kind = b->kind,
-                           .rx_bytes = 1,
-                           .tx_bytes = 2,
-                           .rx_packets = 3,
-                           .tx_packets = 4,
+                           .traffic = {.rx = {.bytes = 1, .packets = 3},
+                                       .tx = {.bytes = 2, .packets = 4}},
                            .new_connections = 5};
-  hosts_total(&hosts)->tx_bytes = 6;
+  hosts_total(&hosts)->traffic.tx.bytes = 6;
   hosts_other(&hosts)->new_connections = 7;
   hosts_begin_read(&hosts);
   b = bucket(LAPTOP);
-  ck_assert_uint_eq(b->rx_bytes, 1);
-  ck_assert_uint_eq(b->tx_bytes, 2);
-  ck_assert_uint_eq(b->rx_packets, 3);
-  ck_assert_uint_eq(b->tx_packets, 4);
+  ck_assert_uint_eq(b->traffic.rx.bytes, 1);
+  ck_assert_uint_eq(b->traffic.tx.bytes, 2);
+  ck_assert_uint_eq(b->traffic.rx.packets, 3);
+  ck_assert_uint_eq(b->traffic.tx.packets, 4);
   ck_assert_uint_eq(b->new_connections, 5);
-  ck_assert_uint_eq(hosts_total(&hosts)->tx_bytes, 6);
+  ck_assert_uint_eq(hosts_total(&hosts)->traffic.tx.bytes, 6);
   ck_assert_uint_eq(hosts_other(&hosts)->new_connections, 7);
   ck_assert_uint_eq(hosts.count, 3);
 }
@@ -296,7 +294,7 @@ static void assert_laptop_forgotten_after(uint32_t n) {
 
 START_TEST(a_host_idle_for_forget_after_reads_is_forgotten) {
   hosts.forget_after = 3;
-  bucket(LAPTOP)->rx_bytes = 1000;
+  bucket(LAPTOP)->traffic.rx.bytes = 1000;
   assert_laptop_forgotten_after(3);
   ck_assert_uint_eq(hosts.count, 2);
 }
@@ -333,24 +331,24 @@ END_TEST
 
 START_TEST(total_and_other_are_never_forgotten) {
   hosts.forget_after = 1;
-  hosts_total(&hosts)->rx_bytes = 5;
-  hosts_other(&hosts)->rx_bytes = 7;
+  hosts_total(&hosts)->traffic.rx.bytes = 5;
+  hosts_other(&hosts)->traffic.rx.bytes = 7;
   idle_reads(3);
   ck_assert_uint_eq(hosts.count, 2);
   ck_assert_int_eq(hosts_total(&hosts)->kind, BUCKET_TOTAL);
   ck_assert_int_eq(hosts_other(&hosts)->kind, BUCKET_OTHER);
-  ck_assert_uint_eq(hosts_total(&hosts)->rx_bytes, 5);
-  ck_assert_uint_eq(hosts_other(&hosts)->rx_bytes, 7);
+  ck_assert_uint_eq(hosts_total(&hosts)->traffic.rx.bytes, 5);
+  ck_assert_uint_eq(hosts_other(&hosts)->traffic.rx.bytes, 7);
 }
 END_TEST
 
 START_TEST(a_forgotten_host_that_comes_back_starts_from_zero) {
   hosts.forget_after = 1;
-  bucket(LAPTOP)->rx_bytes = 1000;
+  bucket(LAPTOP)->traffic.rx.bytes = 1000;
   bucket(LAPTOP)->new_connections = 4;
   idle_reads(1);
   struct host_stats *b = bucket(LAPTOP);
-  ck_assert_uint_eq(b->rx_bytes, 0);
+  ck_assert_uint_eq(b->traffic.rx.bytes, 0);
   ck_assert_uint_eq(b->new_connections, 0);
   ck_assert_uint_eq(b->idle, 0);
 }
@@ -375,7 +373,7 @@ START_TEST(the_hosts_left_keep_their_counters_and_are_found_again) {
   hosts.forget_after = 1;
   /* 300 hosts, every third one busy: the others go, the rest move. */
   for (size_t i = 0; i < 300; i++)
-    bucket(nth_host(i, text, sizeof(text)))->tx_bytes = 10 * i + 1;
+    bucket(nth_host(i, text, sizeof(text)))->traffic.tx.bytes = 10 * i + 1;
   hosts_begin_read(&hosts);
   for (size_t i = 0; i < 300; i += 3)
     bucket(nth_host(i, text, sizeof(text)))->connections[PROTO_TCP] = 1;
@@ -384,7 +382,7 @@ START_TEST(the_hosts_left_keep_their_counters_and_are_found_again) {
   for (size_t i = 0; i < 300; i += 3) {
     struct host_stats *b = bucket(nth_host(i, text, sizeof(text)));
     ck_assert(addr_is(&b->addr, text));
-    ck_assert_uint_eq(b->tx_bytes, 10 * i + 1);
+    ck_assert_uint_eq(b->traffic.tx.bytes, 10 * i + 1);
   }
   ck_assert_uint_eq(hosts.count, 2 + 100);
 }

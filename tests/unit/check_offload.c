@@ -123,7 +123,7 @@ START_TEST(an_offloaded_entry_is_a_connection_with_its_bytes_counted) {
   read_entries(e, 1);
   struct host_stats *total = hosts_total(&accounting.hosts);
   ck_assert_uint_eq(total->connections[PROTO_TCP], 1);
-  ck_assert_uint_eq(total->tx_bytes, TCP4_ORIG_BYTES);
+  ck_assert_uint_eq(total->traffic.tx.bytes, TCP4_ORIG_BYTES);
 }
 END_TEST
 
