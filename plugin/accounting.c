@@ -8,21 +8,43 @@
 
 #include "classify.h"
 
-int accounting_init(struct accounting *a, const struct localnet *local,
-                    size_t max_hosts, log_fn log) {
-  *a = (struct accounting){
-      .local = local, .log = log, .tombstones_max = ACCOUNTING_TOMBSTONES};
-  a->flows = flowtable_new();
-  if (a->flows == NULL || hosts_init(&a->hosts, max_hosts) < 0) {
-    flowtable_free(a->flows);
-    a->flows = NULL; /* the caller's accounting_free() must not free it */
-    return -1;
+/* Returns flow keys of kind, at most max_keys of them, or NULL when out
+ * of memory. */
+static struct flowkeys *new_keys(enum flow_key_kind kind, size_t max_keys) {
+  struct flowkeys *keys = malloc(sizeof(*keys));
+  if (keys == NULL || flowkeys_init(keys, kind, max_keys) < 0) {
+    free(keys);
+    return NULL;
   }
+  return keys;
+}
+
+int accounting_init(struct accounting *a,
+                    const struct accounting_settings *settings) {
+  const struct entry_filter *filter = settings->filter;
+  *a = (struct accounting){
+      .local = settings->local,
+      .log = settings->log,
+      /* A filter that lets every entry through costs nothing per entry. */
+      .filter = filter && !filter_is_empty(filter) ? filter : NULL,
+      .tombstones_max = ACCOUNTING_TOMBSTONES};
+  a->flows = flowtable_new();
+  if (a->flows == NULL || hosts_init(&a->hosts, &settings->hosts) < 0)
+    goto fail;
+  if (settings->max_flow_keys > 0 &&
+      (a->keys = new_keys(settings->flow_key, settings->max_flow_keys)) == NULL)
+    goto fail;
   /* IPv4 hosts are as many as the IPv4 networks hold (a /24: 256), while
    * anyone on an IPv6 /64 can send from 2^64 addresses of it: keep the
    * IPv4 networks' room, up to half of MaxHosts, from IPv6 hosts. */
-  hosts_reserve_ipv4(&a->hosts, localnet_addresses(local, AF_INET, max_hosts));
+  size_t max_hosts = settings->hosts.max_hosts;
+  hosts_reserve_ipv4(&a->hosts,
+                     localnet_addresses(a->local, AF_INET, max_hosts));
   return 0;
+fail:
+  /* The caller's accounting_free() must find nothing to free again. */
+  accounting_free(a);
+  return -1;
 }
 
 void accounting_free(struct accounting *a) {
@@ -35,24 +57,22 @@ void accounting_free(struct accounting *a) {
   a->keys = NULL;
 }
 
-int accounting_track_keys(struct accounting *a, enum flow_key_kind kind,
-                          size_t max_keys) {
-  a->keys = malloc(sizeof(*a->keys));
-  if (a->keys == NULL || flowkeys_init(a->keys, kind, max_keys) < 0) {
-    free(a->keys);
-    a->keys = NULL;
-    return -1;
-  }
-  return 0;
+void accounting_limit_tombstones(struct accounting *a, size_t max) {
+  a->tombstones_max = max;
 }
 
-void accounting_begin_read(struct accounting *a) {
+void accounting_set_acct_enabled(struct accounting *a) {
+  a->acct_enabled = true;
+}
+
+void accounting_begin_read(struct accounting *a, bool events) {
   /* 0 marks a flow never seen and FLOW_ENDED a tombstone: generations
    * skip both on wrapping. */
   do
     a->gen++;
   while (a->gen == 0 || a->gen == FLOW_ENDED);
   a->reading = true;
+  a->events = events;
   a->tombstones = 0; /* the read's own: those since the last read stay */
   a->table = (struct table_gauges){0};
   hosts_begin_read(&a->hosts);

@@ -735,14 +735,17 @@ static void no_log(int priority, const char *format, ...) {
 /* Starts the accounting with max_hosts, tracking conversation keys. */
 static void acct_start(size_t max_hosts) {
   localnet_cafe(&cafe);
-  ck_assert_int_eq(accounting_init(&acct, &cafe, max_hosts, no_log), 0);
-  ck_assert_int_eq(accounting_track_keys(&acct, FLOW_KEY_CONVERSATION, 1024),
-                   0);
+  struct accounting_settings settings = {.local = &cafe,
+                                         .hosts = {.max_hosts = max_hosts},
+                                         .flow_key = FLOW_KEY_CONVERSATION,
+                                         .max_flow_keys = 1024,
+                                         .log = no_log};
+  ck_assert_int_eq(accounting_init(&acct, &settings), 0);
 }
 
 /* One whole read whose dump returns the n entries of es. */
 static void acct_read(struct ct_entry *es, size_t n) {
-  accounting_begin_read(&acct);
+  accounting_begin_read(&acct, false);
   for (size_t i = 0; i < n; i++)
     accounting_add(&acct, &es[i]);
   accounting_end_read(&acct, true);
