@@ -8,21 +8,43 @@
 
 #include "classify.h"
 
-int accounting_init(struct accounting *a, const struct localnet *local,
-                    size_t max_hosts, log_fn log) {
-  *a = (struct accounting){
-      .local = local, .log = log, .tombstones_max = ACCOUNTING_TOMBSTONES};
-  a->flows = flowtable_new();
-  if (a->flows == NULL || hosts_init(&a->hosts, max_hosts) < 0) {
-    flowtable_free(a->flows);
-    a->flows = NULL; /* the caller's accounting_free() must not free it */
-    return -1;
+/* Returns flow keys of kind, at most max_keys of them, or NULL when out
+ * of memory. */
+static struct flowkeys *new_keys(enum flow_key_kind kind, size_t max_keys) {
+  struct flowkeys *keys = malloc(sizeof(*keys));
+  if (keys == NULL || flowkeys_init(keys, kind, max_keys) < 0) {
+    free(keys);
+    return NULL;
   }
+  return keys;
+}
+
+int accounting_init(struct accounting *a,
+                    const struct accounting_settings *settings) {
+  const struct entry_filter *filter = settings->filter;
+  *a = (struct accounting){
+      .local = settings->local,
+      .log = settings->log,
+      /* A filter that lets every entry through costs nothing per entry. */
+      .filter = filter && !filter_is_empty(filter) ? filter : NULL,
+      .tombstones_max = ACCOUNTING_TOMBSTONES};
+  a->flows = flowtable_new();
+  if (a->flows == NULL || hosts_init(&a->hosts, &settings->hosts) < 0)
+    goto fail;
+  if (settings->max_flow_keys > 0 &&
+      (a->keys = new_keys(settings->flow_key, settings->max_flow_keys)) == NULL)
+    goto fail;
   /* IPv4 hosts are as many as the IPv4 networks hold (a /24: 256), while
    * anyone on an IPv6 /64 can send from 2^64 addresses of it: keep the
    * IPv4 networks' room, up to half of MaxHosts, from IPv6 hosts. */
-  hosts_reserve_ipv4(&a->hosts, localnet_addresses(local, AF_INET, max_hosts));
+  size_t max_hosts = settings->hosts.max_hosts;
+  hosts_reserve_ipv4(&a->hosts,
+                     localnet_addresses(a->local, AF_INET, max_hosts));
   return 0;
+fail:
+  /* The caller's accounting_free() must find nothing to free again. */
+  accounting_free(a);
+  return -1;
 }
 
 void accounting_free(struct accounting *a) {
@@ -35,24 +57,22 @@ void accounting_free(struct accounting *a) {
   a->keys = NULL;
 }
 
-int accounting_track_keys(struct accounting *a, enum flow_key_kind kind,
-                          size_t max_keys) {
-  a->keys = malloc(sizeof(*a->keys));
-  if (a->keys == NULL || flowkeys_init(a->keys, kind, max_keys) < 0) {
-    free(a->keys);
-    a->keys = NULL;
-    return -1;
-  }
-  return 0;
+void accounting_limit_tombstones(struct accounting *a, size_t max) {
+  a->tombstones_max = max;
 }
 
-void accounting_begin_read(struct accounting *a) {
+void accounting_set_acct_enabled(struct accounting *a) {
+  a->acct_enabled = true;
+}
+
+void accounting_begin_read(struct accounting *a, bool events) {
   /* 0 marks a flow never seen and FLOW_ENDED a tombstone: generations
    * skip both on wrapping. */
   do
     a->gen++;
   while (a->gen == 0 || a->gen == FLOW_ENDED);
   a->reading = true;
+  a->events = events;
   a->tombstones = 0; /* the read's own: those since the last read stay */
   a->table = (struct table_gauges){0};
   hosts_begin_read(&a->hosts);
@@ -77,14 +97,6 @@ static void warn_memory(struct accounting *a, const char *what) {
   a->warned_memory = true;
 }
 
-static void add_growth(struct host_stats *b, const struct ct_counters *tx,
-                       const struct ct_counters *rx) {
-  b->tx_bytes += tx->bytes;
-  b->tx_packets += tx->packets;
-  b->rx_bytes += rx->bytes;
-  b->rx_packets += rx->packets;
-}
-
 /* Returns entry's flow, or NULL (after a warning) when out of memory. */
 static struct flow *flow_of(struct accounting *a, const struct ct_entry *e) {
   struct flow *f = flowtable_upsert(a->flows, e->id, flow_tuple_hash(e));
@@ -93,34 +105,56 @@ static struct flow *flow_of(struct accounting *a, const struct ct_entry *e) {
   return f;
 }
 
-/* Adds growth g of entry e to its host and to total. Returns the host's
- * bucket (valid until the next hosts_find()) and its owner in *o. */
-static struct host_stats *credit(struct accounting *a, const struct ct_entry *e,
-                                 const struct growth *g, struct owner *o) {
-  *o = classify(a->local, e);
-  struct host_stats *b = o->rule == RULE_OTHER
-                             ? hosts_other(&a->hosts)
-                             : hosts_find(&a->hosts, o->family, o->host);
+/* Where an entry counts: its host's bucket, or other's, and the owner it
+ * counts as there, which says which direction is tx. */
+struct destination {
+  struct host_stats *bucket; /* valid until the next hosts_find() */
+  struct owner owner;
+};
+
+/* Returns where entry e counts: its host's bucket when the host has one
+ * (classify(), then hosts_find(): MaxHosts, MaxNewHosts, Host), else
+ * other's, as rule 3. */
+static inline struct destination destination_of(struct accounting *a,
+                                                const struct ct_entry *e) {
+  struct destination d = {.owner = classify(a->local, e)};
+  struct host_stats *other = hosts_other(&a->hosts);
+  d.bucket = d.owner.rule == RULE_OTHER
+                 ? other
+                 : hosts_find(&a->hosts, d.owner.family, d.owner.host);
   /* Rule 3: "other" counts the original direction as tx, for a host
    * beyond MaxHosts or not selected by Host too, not only for entries no
    * rule gave a host. */
-  struct owner seen_as = *o;
-  if (b == hosts_other(&a->hosts))
-    seen_as.rule = RULE_OTHER, seen_as.sends_orig = true;
-  const struct ct_counters *tx = seen_as.sends_orig ? &g->orig : &g->reply;
-  const struct ct_counters *rx = seen_as.sends_orig ? &g->reply : &g->orig;
-  add_growth(b, tx, rx);
-  add_growth(hosts_total(&a->hosts), tx, rx);
+  if (d.bucket == other)
+    d.owner.rule = RULE_OTHER, d.owner.sends_orig = true;
+  return d;
+}
+
+/* Adds what entry e's key, owned as o, sent (tx) and received (rx). */
+static inline void feed_key(struct accounting *a, const struct ct_entry *e,
+                            const struct owner *o, const struct ct_counters *tx,
+                            const struct ct_counters *rx) {
+  struct flow_key key = flow_key_of(a->keys->kind, e, o);
+  flowkeys_add(a->keys, &key, tx, rx);
+}
+
+/* Adds growth g of entry e to d's bucket, to total and to e's flow key,
+ * tx and rx as d's owner sends. */
+static inline void add_growth(struct accounting *a, const struct ct_entry *e,
+                              const struct destination *d,
+                              const struct growth *g) {
+  bool orig_is_tx = d->owner.sends_orig;
+  const struct ct_counters *tx = orig_is_tx ? &g->orig : &g->reply;
+  const struct ct_counters *rx = orig_is_tx ? &g->reply : &g->orig;
+  traffic_add(&d->bucket->traffic, tx, rx);
+  traffic_add(&hosts_total(&a->hosts)->traffic, tx, rx);
   /* A counter has bytes only with packets: packets tell what moved. */
   bool moved = tx->packets || rx->packets;
-  b->carried |= moved;
+  d->bucket->carried |= moved;
   /* Only entries that carried something touch their key: idle entries,
    * most of a big table, cost no lookup. */
-  if (a->keys && moved) {
-    struct flow_key key = flow_key_of(a->keys->kind, e, &seen_as);
-    flowkeys_add(a->keys, &key, tx, rx);
-  }
-  return b;
+  if (a->keys && moved)
+    feed_key(a, e, &d->owner, tx, rx);
 }
 
 static void count_new(struct accounting *a, struct host_stats *b) {
@@ -184,6 +218,16 @@ static bool wanted(const struct accounting *a, const struct ct_entry *e) {
   return a->filter == NULL || filter_match(a->filter, e);
 }
 
+/* Returns what entry e grew since its flow f last saw it, and marks f
+ * seen by this read. Without f (out of memory) e grew nothing. */
+static inline struct growth growth_of(struct accounting *a, struct flow *f,
+                                      const struct ct_entry *e) {
+  if (f == NULL)
+    return (struct growth){0};
+  f->seen = a->gen;
+  return flow_advance(f, e);
+}
+
 /* The kernel marks an entry dying, sends its DESTROY event, then unlinks
  * it: a dump may return it in between, after its event was counted and
  * its tombstone gone. The dump only keeps a flow it knows for the event
@@ -208,22 +252,18 @@ void accounting_add(struct accounting *a, const struct ct_entry *e) {
     return; /* its DESTROY event counted it; this dump began before */
   bool first_sight = f == NULL || f->seen == 0;
   bool dup = f != NULL && f->seen == a->gen;
-  struct growth g = {0};
-  if (f != NULL) {
-    f->seen = a->gen;
-    g = flow_advance(f, e);
-  }
+  struct growth g = growth_of(a, f, e);
   /* Rule 1: what entries carried before the first read is not counted. */
   if (first_sight && !a->baselined)
     g = (struct growth){0};
-  struct owner o;
-  struct host_stats *b = credit(a, e, &g, &o);
+  struct destination d = destination_of(a, e);
+  add_growth(a, e, &d, &g);
   /* Rule 4: an entry the dump returns twice is one connection. */
   if (dup)
     return;
   if (f != NULL && first_sight && a->baselined)
-    count_new(a, b);
-  count_connection(a, b, e, &o);
+    count_new(a, d.bucket);
+  count_connection(a, d.bucket, e, &d.owner);
   count_offloaded(a, e);
 }
 
@@ -263,8 +303,8 @@ void accounting_end(struct accounting *a, const struct ct_entry *e) {
     a->events_dropped++;
     return;
   }
-  struct owner o;
-  struct host_stats *b = credit(a, e, &g, &o);
+  struct destination d = destination_of(a, e);
+  add_growth(a, e, &d, &g);
   if (f == NULL)
-    count_new(a, b);
+    count_new(a, d.bucket);
 }

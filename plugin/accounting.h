@@ -1,5 +1,7 @@
 /* accounting.h: SPEC's accounting rules over a stream of entries, free of
- * sockets so that tests can feed it synthetic ones. A read is
+ * sockets so that tests can feed it synthetic ones. The accounting is
+ * told its settings when made (accounting_init()), and what ctflow learns
+ * from the kernel later through the calls below it. A read is
  * accounting_begin_read(), accounting_add() for every entry the dump
  * returns, then accounting_end_read() once the dump was whole; DESTROY
  * events come through accounting_end() at any time. Not thread-safe: the
@@ -28,8 +30,25 @@ struct table_gauges {
   uint32_t offloaded;              /* entries a flowtable has taken over */
 };
 
-/* Tombstones a read may make before the caller has set tombstones_max. */
+/* Tombstones a read may make before accounting_limit_tombstones(). */
 #define ACCOUNTING_TOMBSTONES 65536
+
+/* What the accounting is told when made. What it points to is the
+ * caller's, and must outlive the accounting. */
+struct accounting_settings {
+  const struct localnet *local; /* LocalNetwork */
+  /* MaxHosts, MaxNewHosts, ForgetAfter, Host. IPv4 hosts get the room
+   * local's IPv4 networks hold (hosts_reserve_ipv4()). */
+  struct hosts_settings hosts;
+  /* Protocol, Zone, Mark: entries that do not match are not counted at
+   * all; NULL or empty: every entry. */
+  const struct entry_filter *filter;
+  /* TopFlows: traffic per flow key of kind flow_key, for at most
+   * max_flow_keys keys; 0: flow keys are not tracked. */
+  enum flow_key_kind flow_key;
+  size_t max_flow_keys;
+  log_fn log;
+};
 
 struct accounting {
   const struct localnet *local;
@@ -38,46 +57,49 @@ struct accounting {
   struct hosts hosts;
   struct table_gauges table;
   struct flowkeys *keys; /* NULL unless flow keys are tracked (TopFlows) */
-  /* Entries that do not match are not counted at all (Protocol, Zone,
-   * Mark); NULL: every entry. Not a's own. */
-  const struct entry_filter *filter;
+  const struct entry_filter *filter; /* NULL: every entry */
   uint32_t gen;   /* read generation; flows seen by this read carry it */
   bool baselined; /* a whole dump has set every entry's starting point */
   /* A read is under way: its dump may still return entries whose DESTROY
    * event comes in meanwhile (the kernel filled the batch before). */
   bool reading;
-  /* DESTROY events come to accounting_end() (the caller sets it): an
-   * entry a dump returns dying is its event's to count. */
+  /* This read's DESTROY events come to accounting_end()
+   * (accounting_begin_read()): an entry a dump returns dying is its
+   * event's to count. */
   bool events;
   /* Tombstones of entries no dump returned, made since the last read
    * ended (or, during a read, since it began: the read has a budget of its
-   * own, so at most twice as many are kept), and at most how many (the
-   * kernel's nf_conntrack_max: ACCOUNTING_TOMBSTONES until the caller
-   * knows it). Beyond, the event of such an entry is counted without one
-   * between reads; during a read it is not counted at all, and counted in
-   * events_dropped instead, since the dump in flight may count the entry
-   * itself. */
+   * own, so at most twice as many are kept), and at most how many
+   * (accounting_limit_tombstones()). Beyond, the event of such an entry is
+   * counted without one between reads; during a read it is not counted at
+   * all, and counted in events_dropped instead, since the dump in flight
+   * may count the entry itself. */
   size_t tombstones, tombstones_max;
   uint64_t events_dropped;
-  /* EnableAccounting made sure nf_conntrack_acct is 1: entries without
-   * counters are older than that, and the user has nothing to set. */
-  bool acct_enabled;
+  bool acct_enabled; /* accounting_set_acct_enabled() */
   bool warned_acct, warned_memory, warned_offload;
 };
 
 /* Returns 0, or -1 when out of memory (a then holds nothing, and
- * accounting_free(a) frees nothing). local must outlive a. */
-int accounting_init(struct accounting *a, const struct localnet *local,
-                    size_t max_hosts, log_fn log);
+ * accounting_free(a) frees nothing). */
+int accounting_init(struct accounting *a,
+                    const struct accounting_settings *settings);
 void accounting_free(struct accounting *a);
 
-/* Tracks traffic per flow key of kind from now on, for at most max_keys
- * keys. Returns 0, or -1 when out of memory. */
-int accounting_track_keys(struct accounting *a, enum flow_key_kind kind,
-                          size_t max_keys);
+/* Keeps at most max tombstones a read from now on (see tombstones above):
+ * the kernel's nf_conntrack_max, which the caller learns at start and
+ * again at every read. */
+void accounting_limit_tombstones(struct accounting *a, size_t max);
 
-/* Starts a read: gauges go to zero, to be counted again. */
-void accounting_begin_read(struct accounting *a);
+/* Tells a that EnableAccounting made sure nf_conntrack_acct is 1: entries
+ * without counters are older than that, and the user has nothing to set
+ * (rule 6's message says so). */
+void accounting_set_acct_enabled(struct accounting *a);
+
+/* Starts a read: gauges go to zero, to be counted again. With events, the
+ * DESTROY events of the entries that end meanwhile come to
+ * accounting_end(). */
+void accounting_begin_read(struct accounting *a, bool events);
 
 /* Adds entry: its growth since the last read to its host and to total, and
  * it to the connection gauges unless this read already had it (and to the
@@ -98,7 +120,7 @@ void accounting_end(struct accounting *a, const struct ct_entry *entry);
 /* Ends a whole read: tombstones go; with forget_unseen, entries the dump
  * did not return have left the table and go too (only once every event
  * queued before the dump ended is counted: events_catch_up()); hosts
- * without entries or traffic for hosts.forget_after reads are forgotten
+ * without entries or traffic for ForgetAfter reads are forgotten
  * (hosts_end_read()). A read that failed midway is not ended, so nothing
  * it missed is forgotten. */
 void accounting_end_read(struct accounting *a, bool forget_unseen);

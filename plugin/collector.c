@@ -90,7 +90,7 @@ static void enable_accounting(struct collector *c) {
                   ns, strerror(errno));
     return;
   }
-  c->accounting.acct_enabled = true;
+  accounting_set_acct_enabled(&c->accounting);
 }
 
 static struct kernel_stats read_kernel_stats(struct collector *c);
@@ -99,7 +99,7 @@ static struct kernel_stats read_kernel_stats(struct collector *c);
  * entries, so more tombstones than that guard against nothing real. */
 static void limit_tombstones(struct collector *c, struct kernel_stats k) {
   if (k.have_global && k.max_entries > 0)
-    c->accounting.tombstones_max = k.max_entries;
+    accounting_limit_tombstones(&c->accounting, k.max_entries);
 }
 
 static struct collector *fail(struct collector *c, const char *what) {
@@ -175,16 +175,24 @@ static void start_events(struct collector *c) {
                              "false: ended entries lose their tail");
 }
 
-/* Protocol, Zone, Mark in the accounting (for dumps and events alike) and,
- * what the kernel can do of it, in the dump request: entries it leaves out
- * cost neither the kernel's copying nor our parsing. Host selection goes
- * to the accounting, which decides the bucket. */
-static void select_entries(struct collector *c) {
-  const struct entry_filter *f = &c->config.filter;
-  if (!filter_is_empty(f))
-    c->accounting.filter = f;
-  c->accounting.hosts.select = c->config.select;
-  c->dump_filter = filter_kernel_part(f);
+/* Returns the accounting's settings: c's config, which outlives it. The
+ * filter (Protocol, Zone, Mark) goes to the accounting, for dumps and
+ * events alike, and so does host selection, since the accounting decides
+ * the bucket. */
+static struct accounting_settings
+accounting_settings(const struct collector *c) {
+  const struct collector_config *config = &c->config;
+  return (struct accounting_settings){
+      .local = &config->local,
+      .hosts = {.max_hosts = config->max_hosts,
+                .max_new = config->max_new_hosts,
+                .forget_after = config->forget_after,
+                .select = config->select},
+      .filter = &config->filter,
+      .flow_key = config->flow_key,
+      .max_flow_keys = config->top_flows > 0 ? config->max_flow_keys : 0,
+      .log = config->log,
+  };
 }
 
 struct collector *collector_new(const struct collector_config *config) {
@@ -209,14 +217,12 @@ struct collector *collector_new(const struct collector_config *config) {
     free(c);
     return NULL;
   }
-  if (accounting_init(&c->accounting, &c->config.local, config->max_hosts,
-                      config->log) < 0)
-    return fail(c, "out of memory");
+  /* Flow keys and hosts go idle alike (ForgetAfter). */
   if (c->config.forget_after == 0)
     c->config.forget_after = HOSTS_FORGET_AFTER;
-  c->accounting.hosts.forget_after = c->config.forget_after;
-  if (config->max_new_hosts > 0)
-    c->accounting.hosts.max_new = config->max_new_hosts;
+  struct accounting_settings settings = accounting_settings(c);
+  if (accounting_init(&c->accounting, &settings) < 0)
+    return fail(c, "out of memory");
   c->names = config->names;
   if (c->names == NULL)
     c->names = c->own_names = names_new(config->log);
@@ -226,12 +232,13 @@ struct collector *collector_new(const struct collector_config *config) {
   /* Read the files now: a missing one is named in the log at start. */
   names_refresh(c->names);
   if (config->top_flows > 0 &&
-      (accounting_track_keys(&c->accounting, config->flow_key,
-                             config->max_flow_keys) < 0 ||
-       (c->report.top = calloc(config->top_flows, sizeof(*c->report.top))) ==
-           NULL))
+      (c->report.top = calloc(config->top_flows, sizeof(*c->report.top))) ==
+          NULL)
     return fail(c, "out of memory");
-  select_entries(c);
+  /* What the kernel can do of Protocol, Zone and Mark goes into the dump
+   * request: entries it leaves out cost neither the kernel's copying nor
+   * our parsing. */
+  c->dump_filter = filter_kernel_part(&c->config.filter);
   if (config->netns && open_netns(c) < 0) {
     collector_free(c);
     return NULL;
@@ -424,8 +431,7 @@ int collector_read(struct collector *c) {
   clock_gettime(CLOCK_MONOTONIC, &start);
   bool events = c->events != NULL && !events_stats(c->events).failed;
   fairlock_acquire(&c->lock);
-  c->accounting.events = events;
-  accounting_begin_read(&c->accounting);
+  accounting_begin_read(&c->accounting, events);
   fairlock_release(&c->lock);
   if (dump_table(c) < 0) {
     c->config.log(LOG_ERR, "dumping the conntrack table failed: %s",

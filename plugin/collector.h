@@ -80,7 +80,7 @@ struct report {
    * first, and everything else since the start ("other"). */
   struct key_stats *top;
   size_t top_count;
-  struct flow_traffic flows_other;
+  struct traffic flows_other;
 };
 
 struct collector;

@@ -515,9 +515,15 @@ static void dispatch_rx_tx(const char *pi, const char *type, const char *ti,
   dispatch(pi, type, ti, v, 2);
 }
 
+/* Dispatches what t counts under plugin instance pi, type instance ti. */
+static void dispatch_traffic(const char *pi, const char *ti,
+                             const struct traffic *t) {
+  dispatch_rx_tx(pi, "if_octets", ti, t->rx.bytes, t->tx.bytes);
+  dispatch_rx_tx(pi, "if_packets", ti, t->rx.packets, t->tx.packets);
+}
+
 static void dispatch_bucket(const char *name, const struct host_stats *b) {
-  dispatch_rx_tx(name, "if_octets", "", b->rx_bytes, b->tx_bytes);
-  dispatch_rx_tx(name, "if_packets", "", b->rx_packets, b->tx_packets);
+  dispatch_traffic(name, "", &b->traffic);
   uint32_t all = 0;
   for (int p = 0; p < PROTO_CLASSES; p++) {
     dispatch_gauge(name, "current_connections", proto_class_name(p),
@@ -542,18 +548,13 @@ static void dispatch_kernel(const struct kernel_stats *k) {
       dispatch_derive("kernel", "derive", kernel_stat_name(s), k->cpu[s]);
 }
 
-static void dispatch_traffic(const char *key, const struct flow_traffic *t) {
-  dispatch_rx_tx("flows", "if_octets", key, t->rx_bytes, t->tx_bytes);
-  dispatch_rx_tx("flows", "if_packets", key, t->rx_packets, t->tx_packets);
-}
-
 static void dispatch_flows(const struct report *r) {
   char key[DATA_MAX_NAME_LEN];
   for (size_t i = 0; i < r->top_count; i++) {
     flow_key_format(&r->top[i].key, config.flow_key, key, sizeof(key));
-    dispatch_traffic(key, &r->top[i].since_tracked);
+    dispatch_traffic("flows", key, &r->top[i].since_tracked);
   }
-  dispatch_traffic("other", &r->flows_other);
+  dispatch_traffic("flows", "other", &r->flows_other);
   dispatch_derive("self", "errors", "flow_keys_evicted",
                   r->self.flow_keys_evicted);
 }

@@ -64,7 +64,7 @@ int flowkeys_init(struct flowkeys *k, enum flow_key_kind kind,
 void flowkeys_free(struct flowkeys *k) { table_free(&k->keys); }
 
 static uint64_t interval_bytes(const struct key_stats *ks) {
-  return ks->interval.rx_bytes + ks->interval.tx_bytes;
+  return ks->interval.rx.bytes + ks->interval.tx.bytes;
 }
 
 /* Returns what the key at pos carried lately: what a newcomer must
@@ -125,22 +125,14 @@ static struct key_stats *find(struct flowkeys *k, const struct flow_key *key,
   return pos < 0 ? take_place(k, &probe, bytes) : flowkeys_at(k, (size_t)pos);
 }
 
-static void add_traffic(struct flow_traffic *t, const struct ct_counters *tx,
-                        const struct ct_counters *rx) {
-  t->tx_bytes += tx->bytes;
-  t->tx_packets += tx->packets;
-  t->rx_bytes += rx->bytes;
-  t->rx_packets += rx->packets;
-}
-
 void flowkeys_add(struct flowkeys *k, const struct flow_key *key,
                   const struct ct_counters *tx, const struct ct_counters *rx) {
-  add_traffic(&k->interval, tx, rx);
+  traffic_add(&k->interval, tx, rx);
   struct key_stats *ks = find(k, key, tx->bytes + rx->bytes);
   if (ks == NULL)
     return;
-  add_traffic(&ks->since_tracked, tx, rx);
-  add_traffic(&ks->interval, tx, rx);
+  traffic_add(&ks->since_tracked, tx, rx);
+  traffic_add(&ks->interval, tx, rx);
 }
 
 /* Returns whether key a ranks above key b: more bytes, then seen first (a
@@ -186,18 +178,9 @@ static void sort_top(const struct flowkeys *k, uint32_t *pos, size_t n) {
       swap(&pos[j], &pos[j - 1]);
 }
 
-static void subtract(struct flow_traffic *t, const struct flow_traffic *d) {
-  t->rx_bytes -= d->rx_bytes;
-  t->tx_bytes -= d->tx_bytes;
-  t->rx_packets -= d->rx_packets;
-  t->tx_packets -= d->tx_packets;
-}
-
-static void add(struct flow_traffic *t, const struct flow_traffic *d) {
-  t->rx_bytes += d->rx_bytes;
-  t->tx_bytes += d->tx_bytes;
-  t->rx_packets += d->rx_packets;
-  t->tx_packets += d->tx_packets;
+static void subtract(struct ct_counters *c, const struct ct_counters *d) {
+  c->packets -= d->packets;
+  c->bytes -= d->bytes;
 }
 
 /* Starts the next interval: counts idleness, forgets keys idle for
@@ -207,17 +190,17 @@ static void next_interval(struct flowkeys *k, uint32_t idle_limit) {
   for (size_t i = 0; i < count; i++) {
     struct key_stats *ks = flowkeys_at(k, i);
     /* Keys are fed only traffic that has packets. */
-    bool moved = ks->interval.rx_packets || ks->interval.tx_packets;
+    bool moved = ks->interval.rx.packets || ks->interval.tx.packets;
     ks->idle = moved ? 0 : ks->idle + 1;
     ks->recent = ks->recent / 2 + interval_bytes(ks);
-    ks->interval = (struct flow_traffic){0};
+    ks->interval = (struct traffic){0};
     if (ks->idle >= idle_limit)
       continue;
     if (kept != i)
       *flowkeys_at(k, kept) = *ks;
     kept++;
   }
-  k->interval = (struct flow_traffic){0};
+  k->interval = (struct traffic){0};
   k->victim = FLOWKEYS_NO_VICTIM; /* weights and positions change */
   if (kept != count)
     table_truncate(&k->keys, kept);
@@ -230,7 +213,7 @@ size_t flowkeys_end_interval(struct flowkeys *k, size_t n, uint32_t idle_limit,
   size_t count = flowkeys_count(k);
   uint32_t *pos = malloc((count + 1) * sizeof(*pos));
   size_t candidates = 0, chosen = 0;
-  struct flow_traffic rest = k->interval;
+  struct traffic rest = k->interval;
   if (pos != NULL) {
     for (size_t i = 0; i < count; i++)
       if (interval_bytes(flowkeys_at(k, i)) > 0)
@@ -241,11 +224,12 @@ size_t flowkeys_end_interval(struct flowkeys *k, size_t n, uint32_t idle_limit,
     sort_top(k, pos, chosen);
     for (size_t i = 0; i < chosen; i++) {
       top[i] = *flowkeys_at(k, pos[i]);
-      subtract(&rest, &top[i].interval);
+      subtract(&rest.tx, &top[i].interval.tx);
+      subtract(&rest.rx, &top[i].interval.rx);
     }
     free(pos);
   }
-  add(&k->other, &rest);
+  traffic_add(&k->other, &rest.tx, &rest.rx);
   next_interval(k, idle_limit);
   return chosen;
 }

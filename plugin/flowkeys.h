@@ -17,6 +17,7 @@
 #include "classify.h"
 #include "ct_entry.h"
 #include "table.h"
+#include "traffic.h"
 
 enum flow_key_kind { FLOW_KEY_CONVERSATION, FLOW_KEY_5TUPLE };
 
@@ -33,15 +34,10 @@ struct flow_key {
   uint8_t l4proto;
 };
 
-struct flow_traffic {
-  uint64_t rx_bytes, tx_bytes;
-  uint64_t rx_packets, tx_packets;
-};
-
 struct key_stats {
   struct flow_key key;
-  struct flow_traffic since_tracked; /* what the key carried (DERIVE) */
-  struct flow_traffic interval;      /* of which since the last interval */
+  struct traffic since_tracked; /* what the key carried (DERIVE) */
+  struct traffic interval;      /* of which since the last interval */
   /* Bytes of the intervals before, halved at the end of each: what the
    * key carried lately, which a newcomer must outweigh to take its place. */
   uint64_t recent;
@@ -51,9 +47,9 @@ struct key_stats {
 struct flowkeys {
   enum flow_key_kind kind;
   size_t max_keys;
-  struct table keys;            /* struct key_stats, by key */
-  struct flow_traffic interval; /* all traffic of the interval */
-  struct flow_traffic other;    /* ctflow-flows "other", since started */
+  struct table keys;       /* struct key_stats, by key */
+  struct traffic interval; /* all traffic of the interval */
+  struct traffic other;    /* ctflow-flows "other", since started */
   /* Once the table is full: the position of the key a newcomer must
    * outweigh, chosen among a sample of keys; FLOWKEYS_NO_VICTIM: none yet
    * this interval. */

@@ -21,13 +21,14 @@ static size_t index_size_for(size_t max_hosts) {
   return size;
 }
 
-int hosts_init(struct hosts *h, size_t max_hosts) {
-  *h = (struct hosts){.max_hosts = max_hosts,
-                      .max_new = HOSTS_MAX_NEW,
-                      .v6_max = max_hosts,
-                      .forget_after = HOSTS_FORGET_AFTER,
-                      .capacity = 16};
-  h->index_mask = index_size_for(max_hosts) - 1;
+int hosts_init(struct hosts *h, const struct hosts_settings *settings) {
+  *h = (struct hosts){
+      .settings = *settings, .v6_max = settings->max_hosts, .capacity = 16};
+  if (h->settings.max_new == 0)
+    h->settings.max_new = HOSTS_MAX_NEW;
+  if (h->settings.forget_after == 0)
+    h->settings.forget_after = HOSTS_FORGET_AFTER;
+  h->index_mask = index_size_for(settings->max_hosts) - 1;
   h->buckets = calloc(h->capacity, sizeof(*h->buckets));
   h->index = calloc(h->index_mask + 1, sizeof(*h->index));
   if (h->buckets == NULL || h->index == NULL) {
@@ -49,8 +50,8 @@ void hosts_free(struct hosts *h) {
 }
 
 void hosts_reserve_ipv4(struct hosts *h, size_t v4) {
-  size_t half = h->max_hosts / 2;
-  h->v6_max = h->max_hosts - (v4 < half ? v4 : half);
+  size_t half = h->settings.max_hosts / 2;
+  h->v6_max = h->settings.max_hosts - (v4 < half ? v4 : half);
 }
 
 struct host_stats *hosts_total(struct hosts *h) {
@@ -96,13 +97,13 @@ static enum host_family host_family_of(uint8_t family) {
 /* Returns the counter of hosts refused for want of room, or of max_new;
  * NULL when a host of family f may have a new bucket. */
 static uint64_t *refusal(struct hosts *h, enum host_family f) {
-  if (h->count - FIXED_BUCKETS >= h->max_hosts ||
+  if (h->count - FIXED_BUCKETS >= h->settings.max_hosts ||
       (f == HOST_V6 && h->v6_count >= h->v6_max))
     return &h->no_room;
   /* The first read admits the hosts already in the table: there is no
    * telling a guest's addresses from the others', and every one of them
    * was there before ctflow. */
-  if (h->first_read_done && h->admitted[f] >= h->max_new)
+  if (h->first_read_done && h->admitted[f] >= h->settings.max_new)
     return &h->deferred;
   return NULL;
 }
@@ -121,7 +122,8 @@ struct host_stats *hosts_find(struct hosts *h, uint8_t family,
   size_t s = slot_of(h, family, addr);
   if (h->index[s] != 0)
     return &h->buckets[h->index[s]];
-  if (h->select && !host_select_wants(h->select, family, addr))
+  struct host_select *select = h->settings.select;
+  if (select && !host_select_wants(select, family, addr))
     return hosts_other(h);
   enum host_family f = host_family_of(family);
   uint64_t *refused = refusal(h, f);
@@ -168,7 +170,7 @@ size_t hosts_end_read(struct hosts *h) {
     struct host_stats *b = &h->buckets[i];
     b->idle = busy(b) ? 0 : b->idle + 1;
     b->carried = false;
-    if (b->idle >= h->forget_after)
+    if (b->idle >= h->settings.forget_after)
       continue;
     if (kept != i)
       h->buckets[kept] = *b;

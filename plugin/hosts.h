@@ -26,6 +26,7 @@
 #include "host_select.h"
 #include "peerset.h"
 #include "protocols.h"
+#include "traffic.h"
 
 enum bucket_kind { BUCKET_TOTAL, BUCKET_OTHER, BUCKET_HOST };
 
@@ -44,6 +45,19 @@ enum bucket_kind { BUCKET_TOTAL, BUCKET_OTHER, BUCKET_HOST };
 
 enum host_family { HOST_V4, HOST_V6, HOST_FAMILIES };
 
+/* What hosts are told when made (hosts_init()). */
+struct hosts_settings {
+  size_t max_hosts; /* MaxHosts: buckets of hosts' own at most */
+  /* MaxNewHosts: new buckets per family allowed between the ends of two
+   * reads once the first read has ended; 0: HOSTS_MAX_NEW. */
+  size_t max_new;
+  /* ForgetAfter: idle reads before a host goes; 0: HOSTS_FORGET_AFTER. */
+  uint32_t forget_after;
+  /* Host and IgnoreSelected: the hosts that may have a bucket; NULL: all.
+   * The caller's, and it must outlive the hosts. */
+  struct host_select *select;
+};
+
 struct host_stats {
   union ct_addr addr; /* BUCKET_HOST only */
   uint8_t family;     /* BUCKET_HOST only */
@@ -51,8 +65,7 @@ struct host_stats {
   bool carried;       /* traffic or a new connection since the last read */
   uint32_t idle;      /* whole reads in a row without entries or traffic */
   /* Since the plugin started (DERIVE). */
-  uint64_t rx_bytes, tx_bytes;
-  uint64_t rx_packets, tx_packets;
+  struct traffic traffic;
   uint64_t new_connections;
   /* As of the last read (GAUGE). */
   uint32_t connections[PROTO_CLASSES];
@@ -65,26 +78,19 @@ struct hosts {
   size_t capacity;
   uint32_t *index; /* open addressing over buckets: 0 free, else position */
   size_t index_mask;
-  size_t max_hosts;
-  /* New buckets per family allowed between the ends of two reads once the
-   * first read has ended; HOSTS_MAX_NEW. */
-  size_t max_new;
+  struct hosts_settings settings; /* as told, with the defaults filled in */
   size_t v6_max;   /* IPv6 hosts at most (hosts_reserve_ipv4()) */
   size_t v6_count; /* IPv6 hosts with a bucket */
   size_t admitted[HOST_FAMILIES]; /* new buckets since a read ended */
   bool first_read_done;
   struct peerset refused; /* hosts refused a bucket since a read ended */
   uint64_t deferred;      /* hosts refused for want of max_new */
-  uint64_t no_room; /* hosts refused for want of room (max_hosts, v6_max) */
-  /* Host and IgnoreSelected: the hosts that may have a bucket; NULL: all.
-   * Not hosts' own. */
-  struct host_select *select;
-  uint32_t forget_after; /* idle reads before a host goes; HOSTS_FORGET_AFTER */
-  struct peerset peers;  /* (bucket, remote address) seen this read */
+  uint64_t no_room;     /* hosts refused for want of room (max_hosts, v6_max) */
+  struct peerset peers; /* (bucket, remote address) seen this read */
 };
 
-/* Returns 0, or -1 when out of memory. */
-int hosts_init(struct hosts *hosts, size_t max_hosts);
+/* Returns 0, or -1 when out of memory (hosts then holds nothing). */
+int hosts_init(struct hosts *hosts, const struct hosts_settings *settings);
 void hosts_free(struct hosts *hosts);
 
 /* Keeps room for v4 IPv4 hosts, at most half of max_hosts, that IPv6

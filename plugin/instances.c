@@ -90,13 +90,18 @@ static uint64_t growth(uint64_t now, uint64_t last) {
   return now >= last ? now - last : now;
 }
 
+static void add_counters_growth(struct ct_counters *i,
+                                const struct ct_counters *now,
+                                const struct ct_counters *last) {
+  i->packets += growth(now->packets, last->packets);
+  i->bytes += growth(now->bytes, last->bytes);
+}
+
 /* Adds bucket b, last seen as last, to instance i. */
 static void add_bucket(struct host_stats *i, const struct host_stats *b,
                        const struct host_stats *last) {
-  i->rx_bytes += growth(b->rx_bytes, last->rx_bytes);
-  i->tx_bytes += growth(b->tx_bytes, last->tx_bytes);
-  i->rx_packets += growth(b->rx_packets, last->rx_packets);
-  i->tx_packets += growth(b->tx_packets, last->tx_packets);
+  add_counters_growth(&i->traffic.tx, &b->traffic.tx, &last->traffic.tx);
+  add_counters_growth(&i->traffic.rx, &b->traffic.rx, &last->traffic.rx);
   i->new_connections += growth(b->new_connections, last->new_connections);
   for (int p = 0; p < PROTO_CLASSES; p++)
     i->connections[p] += b->connections[p];

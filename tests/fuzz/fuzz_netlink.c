@@ -85,17 +85,18 @@ static void check_buckets(struct accounting *a) {
     if (b->kind == BUCKET_HOST &&
         !localnet_contains(&local, b->family, &b->addr))
       fail("a host bucket holds an address outside the local networks");
-    sum.rx_bytes += b->rx_bytes;
-    sum.tx_bytes += b->tx_bytes;
-    sum.rx_packets += b->rx_packets;
-    sum.tx_packets += b->tx_packets;
+    sum.traffic.rx.bytes += b->traffic.rx.bytes;
+    sum.traffic.tx.bytes += b->traffic.tx.bytes;
+    sum.traffic.rx.packets += b->traffic.rx.packets;
+    sum.traffic.tx.packets += b->traffic.tx.packets;
     sum.new_connections += b->new_connections;
     for (int p = 0; p < PROTO_CLASSES; p++)
       sum.connections[p] += b->connections[p];
   }
-  if (sum.rx_bytes != total->rx_bytes || sum.tx_bytes != total->tx_bytes ||
-      sum.rx_packets != total->rx_packets ||
-      sum.tx_packets != total->tx_packets)
+  if (sum.traffic.rx.bytes != total->traffic.rx.bytes ||
+      sum.traffic.tx.bytes != total->traffic.tx.bytes ||
+      sum.traffic.rx.packets != total->traffic.rx.packets ||
+      sum.traffic.tx.packets != total->traffic.tx.packets)
     fail("the buckets' bytes or packets do not add up to total");
   if (sum.new_connections != total->new_connections)
     fail("the buckets' new connections do not add up to total");
@@ -108,7 +109,7 @@ static void check_buckets(struct accounting *a) {
 static void read_once(struct accounting *a, const void *buf, size_t len,
                       bool events_during) {
   struct key_stats top[TOP_FLOWS];
-  accounting_begin_read(a);
+  accounting_begin_read(a, false);
   fuzz_run_datagram(buf, len, on_dumped, a);
   if (events_during)
     fuzz_run_datagram(buf, len, on_event, a);
@@ -125,12 +126,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   void *buf = fuzz_exact_copy(data, size);
   struct accounting a;
-  if (accounting_init(&a, &local, MAX_HOSTS, fuzz_quiet_log) < 0)
-    abort();
-  /* The flow key's kind from the input, so both kinds meet every input. */
-  enum flow_key_kind kind =
-      size > 0 && data[size - 1] & 1 ? FLOW_KEY_5TUPLE : FLOW_KEY_CONVERSATION;
-  if (accounting_track_keys(&a, kind, MAX_FLOW_KEYS) < 0)
+  struct accounting_settings settings = {
+      .local = &local,
+      .hosts = {.max_hosts = MAX_HOSTS},
+      /* The flow key's kind from the input, so both kinds meet every
+       * input. */
+      .flow_key = size > 0 && data[size - 1] & 1 ? FLOW_KEY_5TUPLE
+                                                 : FLOW_KEY_CONVERSATION,
+      .max_flow_keys = MAX_FLOW_KEYS,
+      .log = fuzz_quiet_log};
+  if (accounting_init(&a, &settings) < 0)
     abort();
   read_once(&a, buf, size, false);
   fuzz_run_datagram(buf, size, on_event, &a);

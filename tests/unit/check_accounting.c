@@ -19,6 +19,11 @@
 
 static struct localnet local;
 static struct accounting acct;
+/* What start() tells the accounting: MaxHosts 4096 and nothing else set,
+ * unless a test sets more. */
+static struct accounting_settings settings;
+/* Whether the reads get DESTROY events (begin_read()). */
+static bool events;
 
 /* The café's usual entries: the laptop browsing (masqueraded), the phone
  * asking the resolver, a visitor on the port-forwarded server. Counters
@@ -28,16 +33,19 @@ static struct ct_entry web, dns, forward;
 static struct entry_filter filter;
 static struct host_select *selection;
 
-/* Starts the accounting over with room for max_hosts hosts of their own. */
-static void start(size_t max_hosts) {
+/* Starts the accounting over, told settings. */
+static void start(void) {
   accounting_free(&acct);
-  ck_assert_int_eq(accounting_init(&acct, &local, max_hosts, record_log), 0);
+  ck_assert_int_eq(accounting_init(&acct, &settings), 0);
 }
 
 static void setup(void) {
   filter = (struct entry_filter){0};
   localnet_cafe(&local);
-  start(4096);
+  settings = (struct accounting_settings){
+      .local = &local, .hosts = {.max_hosts = 4096}, .log = record_log};
+  events = false;
+  start();
   logs_clear();
   entry_browsing(&web, 1);
   entry_udp(&dns, PHONE, 5353, RESOLVER, 53);
@@ -51,13 +59,15 @@ static void teardown(void) {
   selection = NULL;
 }
 
+static void begin_read(void) { accounting_begin_read(&acct, events); }
+
 /* Runs one read whose dump returns the entries listed (up to END_OF_DUMP),
  * and ends it when the dump was whole. (int: va_start wants a type that
  * argument promotion leaves alone.) */
 static void dump(int whole, ...) {
   va_list ap;
   va_start(ap, whole);
-  accounting_begin_read(&acct);
+  begin_read();
   for (const struct ct_entry *e; (e = va_arg(ap, const struct ct_entry *));)
     accounting_add(&acct, e);
   va_end(ap);
@@ -85,14 +95,14 @@ static struct host_stats *other(void) { return hosts_other(&acct.hosts); }
 
 static void assert_sent(const struct host_stats *b, uint64_t packets,
                         uint64_t bytes) {
-  ck_assert_uint_eq(b->tx_packets, packets);
-  ck_assert_uint_eq(b->tx_bytes, bytes);
+  ck_assert_uint_eq(b->traffic.tx.packets, packets);
+  ck_assert_uint_eq(b->traffic.tx.bytes, bytes);
 }
 
 static void assert_received(const struct host_stats *b, uint64_t packets,
                             uint64_t bytes) {
-  ck_assert_uint_eq(b->rx_packets, packets);
-  ck_assert_uint_eq(b->rx_bytes, bytes);
+  ck_assert_uint_eq(b->traffic.rx.packets, packets);
+  ck_assert_uint_eq(b->traffic.rx.bytes, bytes);
 }
 
 /* Rule 1 */
@@ -287,7 +297,7 @@ END_TEST
 /* EnableAccounting set nf_conntrack_acct=1: entries without counters are
  * older than that, and there is nothing for the user to set. */
 START_TEST(after_enable_accounting_entries_without_counters_bring_a_notice) {
-  acct.acct_enabled = true;
+  accounting_set_acct_enabled(&acct);
   web.has_counters = dns.has_counters = false;
   for (int i = 0; i < 3; i++)
     read_whole(&web, &dns);
@@ -447,16 +457,16 @@ START_TEST(total_is_the_sum_of_the_hosts_and_other) {
   struct host_stats sum = {0};
   for (size_t i = 1; i < acct.hosts.count; i++) {
     const struct host_stats *b = &acct.hosts.buckets[i];
-    sum.tx_bytes += b->tx_bytes;
-    sum.tx_packets += b->tx_packets;
-    sum.rx_bytes += b->rx_bytes;
-    sum.rx_packets += b->rx_packets;
+    sum.traffic.tx.bytes += b->traffic.tx.bytes;
+    sum.traffic.tx.packets += b->traffic.tx.packets;
+    sum.traffic.rx.bytes += b->traffic.rx.bytes;
+    sum.traffic.rx.packets += b->traffic.rx.packets;
     sum.new_connections += b->new_connections;
     for (int c = 0; c < PROTO_CLASSES; c++)
       sum.connections[c] += b->connections[c];
   }
-  assert_sent(total(), sum.tx_packets, sum.tx_bytes);
-  assert_received(total(), sum.rx_packets, sum.rx_bytes);
+  assert_sent(total(), sum.traffic.tx.packets, sum.traffic.tx.bytes);
+  assert_received(total(), sum.traffic.rx.packets, sum.traffic.rx.bytes);
   ck_assert_uint_eq(total()->new_connections, sum.new_connections);
   for (int c = 0; c < PROTO_CLASSES; c++)
     ck_assert_uint_eq(total()->connections[c], sum.connections[c]);
@@ -465,7 +475,8 @@ START_TEST(total_is_the_sum_of_the_hosts_and_other) {
   for (uint32_t i = 0; i < 8; i++)
     bytes += i < 4 ? (200 * i + 60) + (3000 * i + 90)
                    : (300 * i + 60) + (4000 * i + 90);
-  ck_assert_uint_eq(total()->tx_bytes + total()->rx_bytes, bytes);
+  ck_assert_uint_eq(total()->traffic.tx.bytes + total()->traffic.rx.bytes,
+                    bytes);
 }
 END_TEST
 
@@ -489,13 +500,15 @@ static void assert_server_in_other_with_orig_as_tx(void) {
 }
 
 START_TEST(a_host_beyond_max_hosts_goes_to_other_with_orig_as_tx) {
-  start(1);
+  settings.hosts.max_hosts = 1;
+  start();
   assert_server_in_other_with_orig_as_tx();
 }
 END_TEST
 
 START_TEST(max_hosts_0_sends_every_host_to_other) {
-  start(0);
+  settings.hosts.max_hosts = 0;
+  start();
   read_whole();
   entry_counters(&web, 3, 180, 2, 1500);
   read_whole(&web, &dns);
@@ -511,7 +524,7 @@ END_TEST
 
 /* One whole read whose dump returns the n entries of es. */
 static void read_all(const struct ct_entry *es, size_t n) {
-  accounting_begin_read(&acct);
+  begin_read();
   for (size_t i = 0; i < n; i++)
     accounting_add(&acct, &es[i]);
   accounting_end_read(&acct, true);
@@ -541,7 +554,8 @@ static void pings_from_hosts(struct ct_entry *es, size_t n, uint8_t family,
 }
 
 START_TEST(the_first_read_gives_every_host_in_the_table_a_bucket) {
-  acct.hosts.max_new = 1;
+  settings.hosts.max_new = 1;
+  start();
   read_whole(&web, &dns);
   ck_assert_uint_eq(acct.hosts.count, 2 + 2);
   struct ct_entry pings[2];
@@ -557,7 +571,8 @@ END_TEST
  * direction is what it sends; in other, SPEC rule 3 makes the original
  * direction tx. */
 START_TEST(a_host_deferred_by_max_new_counts_in_other_until_a_later_read) {
-  acct.hosts.max_new = 1;
+  settings.hosts.max_new = 1;
+  start();
   read_whole();
   entry_counters(&web, 3, 180, 2, 1500);
   entry_counters(&forward, 5, 400, 6, 9000);
@@ -581,7 +596,8 @@ END_TEST
  * IPv6 hosts, which come first here, get the rest. */
 START_TEST(the_ipv4_networks_keep_their_room_from_ipv6_hosts) {
   static struct ct_entry es[345 + 254];
-  start(600);
+  settings.hosts.max_hosts = 600;
+  start();
   pings_from_hosts(es, 345, AF_INET6, 1000);
   pings_from_hosts(es + 345, 254, AF_INET, 2000);
   read_all(es, 345 + 254);
@@ -594,7 +610,8 @@ END_TEST
 START_TEST(with_the_default_networks_ipv6_hosts_hold_half_of_max_hosts) {
   struct ct_entry es[6];
   localnet_set_default(&local);
-  start(8);
+  settings.hosts.max_hosts = 8;
+  start();
   for (size_t i = 0; i < 6; i++) {
     char host[64];
     snprintf(host, sizeof(host), "fd00::%zx", i + 1);
@@ -610,7 +627,8 @@ END_TEST
 
 START_TEST(an_entry_the_filter_leaves_out_is_counted_nowhere) {
   ck_assert_int_eq(filter_add_protocol(&filter, "udp"), 0);
-  acct.filter = &filter;
+  settings.filter = &filter;
+  start();
   read_whole();
   entry_counters(&web, 3, 180, 2, 1500);
   entry_counters(&dns, 1, 60, 1, 120);
@@ -628,7 +646,8 @@ END_TEST
 
 START_TEST(the_destroy_event_of_an_entry_the_filter_leaves_out_adds_nothing) {
   ck_assert_int_eq(filter_add_mark(&filter, "0x2a/0xff"), 0);
-  acct.filter = &filter;
+  settings.filter = &filter;
+  start();
   dns.mark = 0x2a;
   read_whole(&web, &dns);
   entry_counters(&web, 3, 180, 2, 1500);
@@ -644,7 +663,8 @@ START_TEST(an_entry_that_comes_to_match_is_counted_whole_from_then) {
   /* The mark is set after the first packets (ct mark set in a later
    * rule, or by a daemon): until then ctflow never saw the entry. */
   ck_assert_int_eq(filter_add_mark(&filter, "7"), 0);
-  acct.filter = &filter;
+  settings.filter = &filter;
+  start();
   read_whole();
   entry_counters(&web, 3, 180, 2, 1500);
   read_whole(&web);
@@ -667,7 +687,8 @@ static void select_hosts(int ignore_selected, ...) {
     ck_assert_int_eq(host_select_add(selection, t), 0);
   va_end(ap);
   host_select_ignore_selected(selection, ignore_selected != 0);
-  acct.hosts.select = selection;
+  settings.hosts.select = selection;
+  start();
 }
 
 START_TEST(a_host_not_selected_goes_to_other_with_orig_as_tx) {
@@ -705,10 +726,11 @@ START_TEST(host_selection_keeps_total_the_sum_of_hosts_and_other) {
   assert_sent(host(LAPTOP6), 7, 700);
   uint64_t tx = 0, rx = 0;
   for (size_t i = 1; i < acct.hosts.count; i++)
-    tx += acct.hosts.buckets[i].tx_bytes, rx += acct.hosts.buckets[i].rx_bytes;
-  ck_assert_uint_eq(total()->tx_bytes, tx);
-  ck_assert_uint_eq(total()->rx_bytes, rx);
-  ck_assert_uint_eq(total()->tx_bytes + total()->rx_bytes,
+    tx += acct.hosts.buckets[i].traffic.tx.bytes,
+        rx += acct.hosts.buckets[i].traffic.rx.bytes;
+  ck_assert_uint_eq(total()->traffic.tx.bytes, tx);
+  ck_assert_uint_eq(total()->traffic.rx.bytes, rx);
+  ck_assert_uint_eq(total()->traffic.tx.bytes + total()->traffic.rx.bytes,
                     180 + 1500 + 60 + 120 + 400 + 9000 + 700 + 8000);
 }
 END_TEST
@@ -841,7 +863,7 @@ START_TEST(a_dump_in_flight_that_still_returns_an_ended_entry_adds_nothing) {
   entry_counters(&web, 10, 5000, 8, 40000);
   read_whole(&web);
   entry_counters(&web, 12, 5200, 9, 41000);
-  accounting_begin_read(&acct);
+  begin_read();
   ended(&web);
   accounting_add(&acct, &web); /* the dump had it before the event */
   accounting_end_read(&acct, true);
@@ -854,7 +876,7 @@ END_TEST
 START_TEST(an_entry_that_began_and_ended_during_a_dump_is_counted_once) {
   read_whole();
   entry_counters(&web, 3, 300, 3, 3000);
-  accounting_begin_read(&acct);
+  begin_read();
   ended(&web);
   accounting_add(&acct, &web);
   accounting_end_read(&acct, true);
@@ -866,10 +888,10 @@ END_TEST
 /* The kernel marks an entry dying, sends its DESTROY event, then unlinks
  * it: a dump can return it in between. */
 START_TEST(a_dying_entry_a_later_dump_returns_after_its_event_adds_nothing) {
-  acct.events = true;
+  events = true;
   read_whole();
   entry_counters(&web, 3, 300, 3, 3000);
-  accounting_begin_read(&acct);
+  begin_read();
   ended(&web);
   accounting_end_read(&acct, true); /* its tombstone goes */
   web.status |= IPS_DYING;
@@ -883,7 +905,7 @@ START_TEST(a_dying_entry_a_later_dump_returns_after_its_event_adds_nothing) {
 END_TEST
 
 START_TEST(a_dying_entry_a_dump_returns_before_its_event_waits_for_it) {
-  acct.events = true;
+  events = true;
   entry_counters(&web, 10, 5000, 8, 40000);
   read_whole(&web);
   entry_counters(&web, 12, 5200, 9, 41000);
@@ -940,7 +962,7 @@ END_TEST
 
 START_TEST(an_entry_that_ends_during_a_dump_is_kept_until_that_read_ends) {
   read_whole(&web);
-  accounting_begin_read(&acct);
+  begin_read();
   ended(&web);
   ck_assert_uint_eq(flowtable_count(acct.flows), 1);
   accounting_end_read(&acct, true);
@@ -959,11 +981,11 @@ START_TEST(a_tombstone_made_between_reads_goes_when_the_next_read_ends) {
 END_TEST
 
 START_TEST(events_beyond_the_tombstone_limit_are_dropped_not_counted) {
-  acct.tombstones_max = 1;
+  accounting_limit_tombstones(&acct, 1);
   read_whole();
   entry_counters(&web, 3, 300, 3, 3000);
   entry_counters(&dns, 1, 80, 1, 120);
-  accounting_begin_read(&acct);
+  begin_read();
   ended(&web);
   ended(&dns);
   accounting_end_read(&acct, true);
@@ -974,10 +996,10 @@ START_TEST(events_beyond_the_tombstone_limit_are_dropped_not_counted) {
 END_TEST
 
 START_TEST(a_dropped_event_s_entry_that_the_dump_returns_is_counted_once) {
-  acct.tombstones_max = 0;
+  accounting_limit_tombstones(&acct, 0);
   read_whole();
   entry_counters(&dns, 1, 80, 1, 120);
-  accounting_begin_read(&acct);
+  begin_read();
   ended(&dns);
   accounting_add(&acct, &dns); /* the dump had it before the event */
   accounting_end_read(&acct, true);
@@ -987,7 +1009,7 @@ START_TEST(a_dropped_event_s_entry_that_the_dump_returns_is_counted_once) {
 END_TEST
 
 START_TEST(beyond_the_tombstone_limit_an_event_between_reads_still_counts) {
-  acct.tombstones_max = 0;
+  accounting_limit_tombstones(&acct, 0);
   read_whole();
   entry_counters(&dns, 1, 80, 1, 120);
   ended(&dns);
@@ -998,12 +1020,12 @@ START_TEST(beyond_the_tombstone_limit_an_event_between_reads_still_counts) {
 END_TEST
 
 START_TEST(a_read_has_a_tombstone_budget_of_its_own) {
-  acct.tombstones_max = 1;
+  accounting_limit_tombstones(&acct, 1);
   read_whole();
   entry_counters(&web, 3, 300, 3, 3000);
   entry_counters(&dns, 1, 80, 1, 120);
   ended(&web); /* between reads: the last tombstone of the budget */
-  accounting_begin_read(&acct);
+  begin_read();
   ended(&dns);
   accounting_end_read(&acct, true);
   assert_sent(host(PHONE), 1, 80);
@@ -1012,14 +1034,14 @@ START_TEST(a_read_has_a_tombstone_budget_of_its_own) {
 END_TEST
 
 START_TEST(the_tombstone_limit_counts_per_read) {
-  acct.tombstones_max = 1;
+  accounting_limit_tombstones(&acct, 1);
   read_whole();
   entry_counters(&web, 3, 300, 3, 3000);
   entry_counters(&dns, 1, 80, 1, 120);
-  accounting_begin_read(&acct);
+  begin_read();
   ended(&web);
   accounting_end_read(&acct, true);
-  accounting_begin_read(&acct);
+  begin_read();
   ended(&dns);
   accounting_end_read(&acct, true);
   assert_sent(host(PHONE), 1, 80);
@@ -1030,7 +1052,7 @@ END_TEST
 START_TEST(a_read_that_cannot_forget_keeps_what_it_missed_for_a_late_event) {
   entry_counters(&web, 10, 5000, 8, 40000);
   read_whole(&web);
-  accounting_begin_read(&acct);
+  begin_read();
   accounting_end_read(&acct, false); /* events not caught up */
   ck_assert_uint_eq(flowtable_count(acct.flows), 1);
   entry_counters(&web, 12, 5200, 9, 41000);
@@ -1058,7 +1080,8 @@ static bool has_bucket(const char *text) {
  * 40000 received) in one read and is gone from the next, which forgets
  * it. */
 static void laptop_browses_and_leaves(void) {
-  acct.hosts.forget_after = 1;
+  settings.hosts.forget_after = 1;
+  start();
   read_whole();
   entry_counters(&web, 10, 5000, 8, 40000);
   read_whole(&web);
@@ -1067,7 +1090,8 @@ static void laptop_browses_and_leaves(void) {
 }
 
 START_TEST(a_host_without_entries_for_forget_after_reads_is_forgotten) {
-  acct.hosts.forget_after = 3;
+  settings.hosts.forget_after = 3;
+  start();
   read_whole();
   entry_counters(&web, 10, 5000, 8, 40000);
   read_whole(&web, &dns);
@@ -1089,7 +1113,8 @@ START_TEST(a_forgotten_host_s_bytes_stay_in_total) {
 END_TEST
 
 START_TEST(a_host_with_a_live_but_idle_connection_is_not_forgotten) {
-  acct.hosts.forget_after = 2;
+  settings.hosts.forget_after = 2;
+  start();
   entry_counters(&web, 10, 5000, 8, 40000);
   for (int read = 0; read < 5; read++)
     read_whole(&web); /* counters never move */
@@ -1099,7 +1124,8 @@ START_TEST(a_host_with_a_live_but_idle_connection_is_not_forgotten) {
 END_TEST
 
 START_TEST(a_host_whose_entry_ended_by_event_since_the_last_read_is_not_idle) {
-  acct.hosts.forget_after = 2;
+  settings.hosts.forget_after = 2;
+  start();
   read_whole();
   read_whole(&web);
   read_whole(); /* idle 1 */
@@ -1125,8 +1151,9 @@ START_TEST(a_forgotten_host_that_returns_counts_from_zero) {
 END_TEST
 
 START_TEST(forgetting_frees_a_max_hosts_slot_for_a_newcomer) {
-  start(1);
-  acct.hosts.forget_after = 1;
+  settings.hosts.max_hosts = 1;
+  settings.hosts.forget_after = 1;
+  start();
   read_whole();
   read_whole(&web);
   read_whole(); /* the laptop goes */
@@ -1139,7 +1166,8 @@ START_TEST(forgetting_frees_a_max_hosts_slot_for_a_newcomer) {
 END_TEST
 
 START_TEST(a_read_cut_short_forgets_no_host) {
-  acct.hosts.forget_after = 1;
+  settings.hosts.forget_after = 1;
+  start();
   read_whole();
   read_whole(&web);
   read_cut_short();

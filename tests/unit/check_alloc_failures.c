@@ -90,8 +90,10 @@ static void init_accounting(void) {
   struct localnet local;
   localnet_set_default(&local);
   struct accounting a;
+  struct accounting_settings settings = {
+      .local = &local, .hosts = {.max_hosts = 4096}, .max_flow_keys = 16};
   alloc_fail_here(true);
-  int rc = accounting_init(&a, &local, 4096, NULL);
+  int rc = accounting_init(&a, &settings);
   alloc_fail_here(false);
   ck_assert_int_eq(rc, alloc_fail_failed() ? -1 : 0);
   accounting_free(&a);

@@ -89,8 +89,8 @@ static bool is_tracked(unsigned k) {
   return false;
 }
 
-static uint64_t bytes(const struct flow_traffic *t) {
-  return t->rx_bytes + t->tx_bytes;
+static uint64_t bytes(const struct traffic *t) {
+  return t->rx.bytes + t->tx.bytes;
 }
 
 /* Top flows */
@@ -164,10 +164,10 @@ START_TEST(top_flows_0_makes_no_key_top_and_everything_other) {
   carry(1, 100, 20);
   carry(2, 300, 40);
   ck_assert_uint_eq(end(0), 0);
-  ck_assert_uint_eq(keys.other.tx_bytes, 400);
-  ck_assert_uint_eq(keys.other.rx_bytes, 60);
-  ck_assert_uint_eq(keys.other.tx_packets, 2);
-  ck_assert_uint_eq(keys.other.rx_packets, 2);
+  ck_assert_uint_eq(keys.other.tx.bytes, 400);
+  ck_assert_uint_eq(keys.other.rx.bytes, 60);
+  ck_assert_uint_eq(keys.other.tx.packets, 2);
+  ck_assert_uint_eq(keys.other.rx.packets, 2);
 }
 END_TEST
 
@@ -199,10 +199,10 @@ START_TEST(other_is_the_interval_s_traffic_less_the_top_keys) {
   carry(4, 1, 2);
   ck_assert_uint_eq(end(2), 2);
   ck_assert_str_eq(ranked(2), "k1 k3");
-  ck_assert_uint_eq(keys.other.tx_bytes, 30 + 1);
-  ck_assert_uint_eq(keys.other.rx_bytes, 70 + 2);
-  ck_assert_uint_eq(keys.other.tx_packets, 2);
-  ck_assert_uint_eq(keys.other.rx_packets, 2);
+  ck_assert_uint_eq(keys.other.tx.bytes, 30 + 1);
+  ck_assert_uint_eq(keys.other.rx.bytes, 70 + 2);
+  ck_assert_uint_eq(keys.other.tx.packets, 2);
+  ck_assert_uint_eq(keys.other.rx.packets, 2);
 }
 END_TEST
 
@@ -217,10 +217,10 @@ START_TEST(other_accumulates_over_intervals) {
   carry(2, 7, 3);
   carry(3, 2, 1);
   end(1);
-  ck_assert_uint_eq(keys.other.tx_bytes, 10 + 10 + 7 + 2);
-  ck_assert_uint_eq(keys.other.rx_bytes, 5 + 5 + 3 + 1);
-  ck_assert_uint_eq(keys.other.tx_packets, 4);
-  ck_assert_uint_eq(keys.other.rx_packets, 4);
+  ck_assert_uint_eq(keys.other.tx.bytes, 10 + 10 + 7 + 2);
+  ck_assert_uint_eq(keys.other.rx.bytes, 5 + 5 + 3 + 1);
+  ck_assert_uint_eq(keys.other.tx.packets, 4);
+  ck_assert_uint_eq(keys.other.rx.packets, 4);
 }
 END_TEST
 
@@ -263,12 +263,12 @@ START_TEST(a_key_counts_since_tracked_across_intervals_it_was_not_top) {
   carry(2, 10, 0);
   ck_assert_uint_eq(end(1), 1);
   ck_assert_str_eq(ranked(1), "k1");
-  ck_assert_uint_eq(top[0].since_tracked.tx_bytes, 1000 + 20 + 3000);
-  ck_assert_uint_eq(top[0].since_tracked.rx_bytes, 100 + 2 + 300);
-  ck_assert_uint_eq(top[0].since_tracked.tx_packets, 3);
-  ck_assert_uint_eq(top[0].since_tracked.rx_packets, 3);
-  ck_assert_uint_eq(top[0].interval.tx_bytes, 3000);
-  ck_assert_uint_eq(top[0].interval.rx_bytes, 300);
+  ck_assert_uint_eq(top[0].since_tracked.tx.bytes, 1000 + 20 + 3000);
+  ck_assert_uint_eq(top[0].since_tracked.rx.bytes, 100 + 2 + 300);
+  ck_assert_uint_eq(top[0].since_tracked.tx.packets, 3);
+  ck_assert_uint_eq(top[0].since_tracked.rx.packets, 3);
+  ck_assert_uint_eq(top[0].interval.tx.bytes, 3000);
+  ck_assert_uint_eq(top[0].interval.rx.bytes, 300);
 }
 END_TEST
 
@@ -295,10 +295,10 @@ START_TEST(a_newcomer_heavier_than_the_lightest_key_takes_its_place) {
   ck_assert_uint_eq(keys.evicted, 1);
   ck_assert_uint_eq(end(3), 2);
   ck_assert_str_eq(ranked(2), "k4 k2");
-  ck_assert_uint_eq(top[0].since_tracked.tx_bytes, 9000);
-  ck_assert_uint_eq(top[0].since_tracked.rx_bytes, 900);
-  ck_assert_uint_eq(keys.other.tx_bytes, 60 + 100);
-  ck_assert_uint_eq(keys.other.rx_bytes, 40);
+  ck_assert_uint_eq(top[0].since_tracked.tx.bytes, 9000);
+  ck_assert_uint_eq(top[0].since_tracked.rx.bytes, 900);
+  ck_assert_uint_eq(keys.other.tx.bytes, 60 + 100);
+  ck_assert_uint_eq(keys.other.rx.bytes, 40);
 }
 END_TEST
 
@@ -368,7 +368,7 @@ START_TEST(a_table_full_of_light_busy_keys_does_not_keep_a_heavy_flow_out) {
   }
   ck_assert(is_tracked(1));
   ck_assert_str_eq(ranked(1), "k1");
-  ck_assert_uint_eq(top[0].since_tracked.tx_bytes, 3 * 5000000);
+  ck_assert_uint_eq(top[0].since_tracked.tx.bytes, 3 * 5000000);
 }
 END_TEST
 
@@ -422,8 +422,8 @@ START_TEST(a_key_idle_for_fewer_than_idle_limit_intervals_is_kept) {
   ck_assert(is_tracked(1));
   carry(1, 5, 1);
   ck_assert_uint_eq(flowkeys_end_interval(&keys, 3, 3, top), 1);
-  ck_assert_uint_eq(top[0].since_tracked.tx_bytes, 105);
-  ck_assert_uint_eq(top[0].since_tracked.rx_bytes, 11);
+  ck_assert_uint_eq(top[0].since_tracked.tx.bytes, 105);
+  ck_assert_uint_eq(top[0].since_tracked.rx.bytes, 11);
 }
 END_TEST
 
@@ -450,9 +450,9 @@ START_TEST(a_forgotten_key_that_returns_starts_from_zero) {
   ck_assert(!is_tracked(1));
   carry(1, 7, 3);
   ck_assert_uint_eq(flowkeys_end_interval(&keys, 3, 3, top), 1);
-  ck_assert_uint_eq(top[0].since_tracked.tx_bytes, 7);
-  ck_assert_uint_eq(top[0].since_tracked.rx_bytes, 3);
-  ck_assert_uint_eq(top[0].since_tracked.tx_packets, 1);
+  ck_assert_uint_eq(top[0].since_tracked.tx.bytes, 7);
+  ck_assert_uint_eq(top[0].since_tracked.rx.bytes, 3);
+  ck_assert_uint_eq(top[0].since_tracked.tx.packets, 1);
 }
 END_TEST
 
@@ -474,9 +474,9 @@ START_TEST(forgetting_a_key_keeps_the_others_their_totals_and_their_order) {
                     3); /* each found again, none added */
   ck_assert_uint_eq(flowkeys_end_interval(&keys, 2, 2, top), 2);
   ck_assert_str_eq(ranked(2), "k2 k4");
-  ck_assert_uint_eq(tracked(5)->since_tracked.tx_bytes, 400);
-  ck_assert_uint_eq(top[0].since_tracked.tx_bytes, 400);
-  ck_assert_uint_eq(top[1].since_tracked.tx_bytes, 400);
+  ck_assert_uint_eq(tracked(5)->since_tracked.tx.bytes, 400);
+  ck_assert_uint_eq(top[0].since_tracked.tx.bytes, 400);
+  ck_assert_uint_eq(top[1].since_tracked.tx.bytes, 400);
 }
 END_TEST
 
@@ -735,14 +735,17 @@ static void no_log(int priority, const char *format, ...) {
 /* Starts the accounting with max_hosts, tracking conversation keys. */
 static void acct_start(size_t max_hosts) {
   localnet_cafe(&cafe);
-  ck_assert_int_eq(accounting_init(&acct, &cafe, max_hosts, no_log), 0);
-  ck_assert_int_eq(accounting_track_keys(&acct, FLOW_KEY_CONVERSATION, 1024),
-                   0);
+  struct accounting_settings settings = {.local = &cafe,
+                                         .hosts = {.max_hosts = max_hosts},
+                                         .flow_key = FLOW_KEY_CONVERSATION,
+                                         .max_flow_keys = 1024,
+                                         .log = no_log};
+  ck_assert_int_eq(accounting_init(&acct, &settings), 0);
 }
 
 /* One whole read whose dump returns the n entries of es. */
 static void acct_read(struct ct_entry *es, size_t n) {
-  accounting_begin_read(&acct);
+  accounting_begin_read(&acct, false);
   for (size_t i = 0; i < n; i++)
     accounting_add(&acct, &es[i]);
   accounting_end_read(&acct, true);
@@ -750,7 +753,7 @@ static void acct_read(struct ct_entry *es, size_t n) {
 
 static uint64_t total_bytes(void) {
   const struct host_stats *t = hosts_total(&acct.hosts);
-  return t->rx_bytes + t->tx_bytes;
+  return t->traffic.rx.bytes + t->traffic.tx.bytes;
 }
 
 START_TEST(the_flows_of_each_read_add_up_to_total) {
@@ -816,11 +819,11 @@ START_TEST(a_host_beyond_max_hosts_is_keyed_as_rule_3) {
   ck_assert(addr_is(&top[0].key.local, VISITOR));
   ck_assert(addr_is(&top[0].key.remote, ROUTER_WAN));
   ck_assert_uint_eq(top[0].key.service_port, 8080);
-  ck_assert_uint_eq(top[0].since_tracked.tx_bytes, 1000);
-  ck_assert_uint_eq(top[0].since_tracked.rx_bytes, 7000);
+  ck_assert_uint_eq(top[0].since_tracked.tx.bytes, 1000);
+  ck_assert_uint_eq(top[0].since_tracked.rx.bytes, 7000);
   const struct host_stats *o = hosts_other(&acct.hosts);
-  ck_assert_uint_eq(o->tx_bytes, 1000);
-  ck_assert_uint_eq(o->rx_bytes, 7000);
+  ck_assert_uint_eq(o->traffic.tx.bytes, 1000);
+  ck_assert_uint_eq(o->traffic.rx.bytes, 7000);
   accounting_free(&acct);
 }
 END_TEST
@@ -837,10 +840,10 @@ START_TEST(an_entry_s_destroy_event_adds_its_tail_to_its_key) {
   accounting_end(&acct, &web);
   acct_read(NULL, 0);
   ck_assert_uint_eq(flowkeys_end_interval(acct.keys, 1, IDLE_LIMIT, top), 1);
-  ck_assert_uint_eq(top[0].interval.tx_bytes, 400);
-  ck_assert_uint_eq(top[0].interval.rx_bytes, 6000);
-  ck_assert_uint_eq(top[0].since_tracked.tx_bytes, 700);
-  ck_assert_uint_eq(top[0].since_tracked.rx_bytes, 9000);
+  ck_assert_uint_eq(top[0].interval.tx.bytes, 400);
+  ck_assert_uint_eq(top[0].interval.rx.bytes, 6000);
+  ck_assert_uint_eq(top[0].since_tracked.tx.bytes, 700);
+  ck_assert_uint_eq(top[0].since_tracked.rx.bytes, 9000);
   accounting_free(&acct);
 }
 END_TEST

@@ -14,14 +14,20 @@
 #include "peerset.h"
 
 static struct hosts hosts;
+/* What start() tells hosts: MaxHosts 4096 and nothing else set, unless a
+ * test sets more. */
+static struct hosts_settings settings;
 
-/* Starts hosts over with room for max_hosts hosts of their own. */
-static void start(size_t max_hosts) {
+/* Starts hosts over, told settings. */
+static void start(void) {
   hosts_free(&hosts);
-  ck_assert_int_eq(hosts_init(&hosts, max_hosts), 0);
+  ck_assert_int_eq(hosts_init(&hosts, &settings), 0);
 }
 
-static void setup(void) { ck_assert_int_eq(hosts_init(&hosts, 4096), 0); }
+static void setup(void) {
+  settings = (struct hosts_settings){.max_hosts = 4096};
+  start();
+}
 
 static void teardown(void) { hosts_free(&hosts); }
 
@@ -88,8 +94,9 @@ START_TEST(an_ipv4_and_an_ipv6_address_of_the_same_bytes_are_two_hosts) {
   /* 10.0.x.y and a00:xxyy:: are both the bytes 0a 00 xx yy, then zeroes.
    * Many pairs in small tables: some pairs share a slot of the index. */
   char v4[32], v6[64];
+  settings.max_hosts = 2;
   for (size_t i = 0; i < 1000; i++) {
-    start(2);
+    start();
     nth_host(i, v4, sizeof(v4));
     snprintf(v6, sizeof(v6), "a00:%zx::", i);
     if (position(v4) == position(v6) || hosts.count != 4)
@@ -114,7 +121,8 @@ START_TEST(hosts_beyond_the_first_allocation_keep_buckets_of_their_own) {
 END_TEST
 
 START_TEST(hosts_beyond_max_hosts_go_to_other) {
-  start(2);
+  settings.max_hosts = 2;
+  start();
   bucket(LAPTOP);
   bucket(PHONE);
   ck_assert_ptr_eq(bucket(SERVER), hosts_other(&hosts));
@@ -124,7 +132,8 @@ START_TEST(hosts_beyond_max_hosts_go_to_other) {
 END_TEST
 
 START_TEST(hosts_within_max_hosts_keep_their_buckets_once_it_is_reached) {
-  start(2);
+  settings.max_hosts = 2;
+  start();
   size_t laptop = position(LAPTOP), phone = position(PHONE);
   bucket(SERVER);
   ck_assert_uint_eq(position(LAPTOP), laptop);
@@ -134,7 +143,8 @@ START_TEST(hosts_within_max_hosts_keep_their_buckets_once_it_is_reached) {
 END_TEST
 
 START_TEST(max_hosts_0_sends_every_host_to_other) {
-  start(0);
+  settings.max_hosts = 0;
+  start();
   ck_assert_ptr_eq(bucket(LAPTOP), hosts_other(&hosts));
   ck_assert_ptr_eq(bucket(LAPTOP6), hosts_other(&hosts));
   ck_assert_uint_eq(hosts.count, 2);
@@ -204,21 +214,19 @@ START_TEST(begin_read_keeps_the_counters_since_start_and_the_buckets) {
   *b = (struct host_stats){.addr = b->addr,
                            .family = b->family,
                            .kind = b->kind,
-                           .rx_bytes = 1,
-                           .tx_bytes = 2,
-                           .rx_packets = 3,
-                           .tx_packets = 4,
+                           .traffic = {.rx = {.bytes = 1, .packets = 3},
+                                       .tx = {.bytes = 2, .packets = 4}},
                            .new_connections = 5};
-  hosts_total(&hosts)->tx_bytes = 6;
+  hosts_total(&hosts)->traffic.tx.bytes = 6;
   hosts_other(&hosts)->new_connections = 7;
   hosts_begin_read(&hosts);
   b = bucket(LAPTOP);
-  ck_assert_uint_eq(b->rx_bytes, 1);
-  ck_assert_uint_eq(b->tx_bytes, 2);
-  ck_assert_uint_eq(b->rx_packets, 3);
-  ck_assert_uint_eq(b->tx_packets, 4);
+  ck_assert_uint_eq(b->traffic.rx.bytes, 1);
+  ck_assert_uint_eq(b->traffic.tx.bytes, 2);
+  ck_assert_uint_eq(b->traffic.rx.packets, 3);
+  ck_assert_uint_eq(b->traffic.tx.packets, 4);
   ck_assert_uint_eq(b->new_connections, 5);
-  ck_assert_uint_eq(hosts_total(&hosts)->tx_bytes, 6);
+  ck_assert_uint_eq(hosts_total(&hosts)->traffic.tx.bytes, 6);
   ck_assert_uint_eq(hosts_other(&hosts)->new_connections, 7);
   ck_assert_uint_eq(hosts.count, 3);
 }
@@ -295,8 +303,9 @@ static void assert_laptop_forgotten_after(uint32_t n) {
 }
 
 START_TEST(a_host_idle_for_forget_after_reads_is_forgotten) {
-  hosts.forget_after = 3;
-  bucket(LAPTOP)->rx_bytes = 1000;
+  settings.forget_after = 3;
+  start();
+  bucket(LAPTOP)->traffic.rx.bytes = 1000;
   assert_laptop_forgotten_after(3);
   ck_assert_uint_eq(hosts.count, 2);
 }
@@ -309,7 +318,8 @@ START_TEST(forgetting_is_thirty_reads_unless_told_otherwise) {
 END_TEST
 
 START_TEST(a_host_with_an_entry_in_the_read_is_not_idle) {
-  hosts.forget_after = 2;
+  settings.forget_after = 2;
+  start();
   bucket(LAPTOP);
   for (int read = 0; read < 5; read++) {
     hosts_begin_read(&hosts);
@@ -322,7 +332,8 @@ START_TEST(a_host_with_an_entry_in_the_read_is_not_idle) {
 END_TEST
 
 START_TEST(traffic_since_the_last_read_starts_the_idle_count_again) {
-  hosts.forget_after = 3;
+  settings.forget_after = 3;
+  start();
   bucket(LAPTOP);
   idle_reads(2);
   bucket(LAPTOP)->carried = true; /* an entry ended by event, say */
@@ -332,33 +343,36 @@ START_TEST(traffic_since_the_last_read_starts_the_idle_count_again) {
 END_TEST
 
 START_TEST(total_and_other_are_never_forgotten) {
-  hosts.forget_after = 1;
-  hosts_total(&hosts)->rx_bytes = 5;
-  hosts_other(&hosts)->rx_bytes = 7;
+  settings.forget_after = 1;
+  start();
+  hosts_total(&hosts)->traffic.rx.bytes = 5;
+  hosts_other(&hosts)->traffic.rx.bytes = 7;
   idle_reads(3);
   ck_assert_uint_eq(hosts.count, 2);
   ck_assert_int_eq(hosts_total(&hosts)->kind, BUCKET_TOTAL);
   ck_assert_int_eq(hosts_other(&hosts)->kind, BUCKET_OTHER);
-  ck_assert_uint_eq(hosts_total(&hosts)->rx_bytes, 5);
-  ck_assert_uint_eq(hosts_other(&hosts)->rx_bytes, 7);
+  ck_assert_uint_eq(hosts_total(&hosts)->traffic.rx.bytes, 5);
+  ck_assert_uint_eq(hosts_other(&hosts)->traffic.rx.bytes, 7);
 }
 END_TEST
 
 START_TEST(a_forgotten_host_that_comes_back_starts_from_zero) {
-  hosts.forget_after = 1;
-  bucket(LAPTOP)->rx_bytes = 1000;
+  settings.forget_after = 1;
+  start();
+  bucket(LAPTOP)->traffic.rx.bytes = 1000;
   bucket(LAPTOP)->new_connections = 4;
   idle_reads(1);
   struct host_stats *b = bucket(LAPTOP);
-  ck_assert_uint_eq(b->rx_bytes, 0);
+  ck_assert_uint_eq(b->traffic.rx.bytes, 0);
   ck_assert_uint_eq(b->new_connections, 0);
   ck_assert_uint_eq(b->idle, 0);
 }
 END_TEST
 
 START_TEST(forgetting_frees_a_max_hosts_slot) {
-  start(2);
-  hosts.forget_after = 1;
+  settings.max_hosts = 2;
+  settings.forget_after = 1;
+  start();
   bucket(LAPTOP);
   bucket(PHONE);
   ck_assert_ptr_eq(bucket(SERVER), hosts_other(&hosts));
@@ -372,10 +386,11 @@ END_TEST
 
 START_TEST(the_hosts_left_keep_their_counters_and_are_found_again) {
   char text[32];
-  hosts.forget_after = 1;
+  settings.forget_after = 1;
+  start();
   /* 300 hosts, every third one busy: the others go, the rest move. */
   for (size_t i = 0; i < 300; i++)
-    bucket(nth_host(i, text, sizeof(text)))->tx_bytes = 10 * i + 1;
+    bucket(nth_host(i, text, sizeof(text)))->traffic.tx.bytes = 10 * i + 1;
   hosts_begin_read(&hosts);
   for (size_t i = 0; i < 300; i += 3)
     bucket(nth_host(i, text, sizeof(text)))->connections[PROTO_TCP] = 1;
@@ -384,14 +399,15 @@ START_TEST(the_hosts_left_keep_their_counters_and_are_found_again) {
   for (size_t i = 0; i < 300; i += 3) {
     struct host_stats *b = bucket(nth_host(i, text, sizeof(text)));
     ck_assert(addr_is(&b->addr, text));
-    ck_assert_uint_eq(b->tx_bytes, 10 * i + 1);
+    ck_assert_uint_eq(b->traffic.tx.bytes, 10 * i + 1);
   }
   ck_assert_uint_eq(hosts.count, 2 + 100);
 }
 END_TEST
 
 START_TEST(peers_count_right_in_the_read_after_a_compaction) {
-  hosts.forget_after = 1;
+  settings.forget_after = 1;
+  start();
   bucket(LAPTOP);
   bucket(PHONE);
   hosts_begin_read(&hosts);
@@ -430,12 +446,14 @@ static size_t admit(int family, size_t first, size_t n) {
 /* Sets MaxNewHosts to max_new and ends the first read (which admits every
  * host whatever max_new). */
 static void past_first_read(size_t max_new) {
-  hosts.max_new = max_new;
+  settings.max_new = max_new;
+  start();
   idle_reads(1);
 }
 
 START_TEST(the_first_read_gives_every_host_a_bucket_whatever_max_new) {
-  hosts.max_new = 2;
+  settings.max_new = 2;
+  start();
   ck_assert_uint_eq(admit(4, 0, 40), 40);
   ck_assert_uint_eq(admit(6, 0, 40), 40);
   ck_assert_uint_eq(hosts.deferred, 0);
@@ -508,7 +526,8 @@ END_TEST
 
 START_TEST(refusals_are_counted_for_a_bounded_number_of_hosts_a_read) {
   char text[64];
-  start(0);
+  settings.max_hosts = 0;
+  start();
   for (size_t i = 0; i < HOSTS_REFUSALS_COUNTED + 100; i++)
     bucket(nth_host6(i, text, sizeof(text)));
   ck_assert_uint_eq(hosts.no_room, HOSTS_REFUSALS_COUNTED);
@@ -519,14 +538,16 @@ START_TEST(refusals_are_counted_for_a_bounded_number_of_hosts_a_read) {
 END_TEST
 
 START_TEST(ipv6_hosts_hold_at_most_max_hosts_less_the_ipv4_room) {
-  start(8);
+  settings.max_hosts = 8;
+  start();
   hosts_reserve_ipv4(&hosts, 3);
   ck_assert_uint_eq(admit(6, 0, 10), 5);
 }
 END_TEST
 
 START_TEST(ipv4_hosts_find_the_room_ipv6_hosts_cannot_take) {
-  start(8);
+  settings.max_hosts = 8;
+  start();
   hosts_reserve_ipv4(&hosts, 3);
   admit(6, 0, 10);
   ck_assert_uint_eq(admit(4, 0, 10), 3);
@@ -537,10 +558,11 @@ END_TEST
 /* IPv4 hosts are bounded by the IPv4 networks: the room bounds IPv6
  * hosts only. */
 START_TEST(the_ipv4_room_is_at_most_half_of_max_hosts_and_binds_ipv6_only) {
-  start(8);
+  settings.max_hosts = 8;
+  start();
   hosts_reserve_ipv4(&hosts, SIZE_MAX);
   ck_assert_uint_eq(admit(6, 0, 10), 4);
-  start(8);
+  start();
   hosts_reserve_ipv4(&hosts, SIZE_MAX);
   ck_assert_uint_eq(admit(4, 0, 10), 8);
 }
@@ -548,9 +570,10 @@ END_TEST
 
 START_TEST(a_forgotten_ipv6_host_frees_its_place_in_the_ipv6_share) {
   char text[64];
-  start(4);
+  settings.max_hosts = 4;
+  settings.forget_after = 1;
+  start();
   hosts_reserve_ipv4(&hosts, 2);
-  hosts.forget_after = 1;
   admit(6, 0, 2);
   hosts_begin_read(&hosts);
   bucket(nth_host6(0, text, sizeof(text)))->connections[PROTO_UDP] = 1;
@@ -568,15 +591,16 @@ START_TEST(each_host_refused_for_want_of_room_counts_once_a_read) {
   struct host_select *select = host_select_new();
   ck_assert_ptr_nonnull(select);
   ck_assert_int_eq(host_select_add(select, "2001:db8:1::/120"), 0);
-  start(8);
+  settings.max_hosts = 8;
+  settings.select = select;
+  start();
   hosts_reserve_ipv4(&hosts, 3);
-  hosts.select = select;
   admit(6, 0, 7);
   admit(6, 5, 2);
   bucket(nth_host6(0x1000, text, sizeof(text))); /* not selected */
   ck_assert_uint_eq(hosts.no_room, 2);
   ck_assert_uint_eq(hosts.deferred, 0);
-  hosts.select = NULL;
+  hosts_free(&hosts); /* before the selection it was told */
   host_select_free(select);
 }
 END_TEST
@@ -639,11 +663,15 @@ END_TEST
  * under KNOWN_KEY. */
 #define CRAFTED 32
 #define CRAFTED_MAX_HOSTS 64 /* an index of 128 slots */
+static const struct hosts_settings crafted_hosts = {.max_hosts =
+                                                        CRAFTED_MAX_HOSTS};
+/* The peer set's tables: their peers are those of total alone. */
+static const struct hosts_settings one_host = {.max_hosts = 1};
 
 /* Returns the index slot that host addr takes in an empty table. */
 static size_t home_slot(const union ct_addr *addr) {
   struct hosts fresh;
-  if (hosts_init(&fresh, CRAFTED_MAX_HOSTS) < 0)
+  if (hosts_init(&fresh, &crafted_hosts) < 0)
     ck_abort_msg("out of memory");
   hosts_find(&fresh, AF_INET6, addr);
   size_t slot = 0;
@@ -658,7 +686,7 @@ static size_t home_slot(const union ct_addr *addr) {
 static size_t run_of_hosts(const uint8_t key[16], const union ct_addr *host) {
   struct hosts h;
   hash_set_key(key);
-  ck_assert_int_eq(hosts_init(&h, CRAFTED_MAX_HOSTS), 0);
+  ck_assert_int_eq(hosts_init(&h, &crafted_hosts), 0);
   for (int i = 0; i < CRAFTED; i++)
     hosts_find(&h, AF_INET6, &host[i]);
   size_t run = longest_run(h.index, h.index_mask + 1, sizeof(*h.index));
@@ -683,7 +711,7 @@ END_TEST
  * into an empty set. */
 static uint64_t peer_key(const union ct_addr *remote) {
   struct hosts fresh;
-  if (hosts_init(&fresh, 1) < 0 ||
+  if (hosts_init(&fresh, &one_host) < 0 ||
       hosts_add_peer(&fresh, hosts_total(&fresh), AF_INET6, remote) < 0)
     ck_abort_msg("out of memory");
   size_t slot = 0;
@@ -699,7 +727,7 @@ static uint64_t peer_key(const union ct_addr *remote) {
 static size_t run_of_peers(const uint8_t key[16], const union ct_addr *remote) {
   struct hosts h;
   hash_set_key(key);
-  ck_assert_int_eq(hosts_init(&h, 1), 0);
+  ck_assert_int_eq(hosts_init(&h, &one_host), 0);
   for (int i = 0; i < CRAFTED; i++)
     ck_assert_int_eq(hosts_add_peer(&h, hosts_total(&h), AF_INET6, &remote[i]),
                      0);

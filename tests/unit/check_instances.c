@@ -44,13 +44,12 @@ static void teardown(void) {
 static struct host_stats bucket(enum bucket_kind kind, const char *address,
                                 uint64_t rx_bytes, uint64_t tx_bytes,
                                 uint32_t tcp, uint32_t peers) {
-  struct host_stats b = {.kind = kind,
-                         .rx_bytes = rx_bytes,
-                         .tx_bytes = tx_bytes,
-                         .rx_packets = rx_bytes / 100,
-                         .tx_packets = tx_bytes / 100,
-                         .new_connections = tcp,
-                         .peers = peers};
+  struct host_stats b = {
+      .kind = kind,
+      .traffic = {.rx = {.bytes = rx_bytes, .packets = rx_bytes / 100},
+                  .tx = {.bytes = tx_bytes, .packets = tx_bytes / 100}},
+      .new_connections = tcp,
+      .peers = peers};
   b.connections[PROTO_TCP] = tcp;
   if (address != NULL) {
     b.family = family_of(address);
@@ -74,8 +73,8 @@ static void read_with(const struct names *names, size_t n, ...) {
   ck_assert_uint_le(n, 4);
   for (size_t i = 0; i < n; i++) {
     b[2 + i] = va_arg(ap, struct host_stats);
-    b[0].rx_bytes += b[2 + i].rx_bytes;
-    b[0].tx_bytes += b[2 + i].tx_bytes;
+    b[0].traffic.rx.bytes += b[2 + i].traffic.rx.bytes;
+    b[0].traffic.tx.bytes += b[2 + i].traffic.tx.bytes;
   }
   va_end(ap);
   ck_assert_int_eq(instances_update(instances, names, b, 2 + n), 0);
@@ -103,7 +102,7 @@ static size_t dispatched(void) {
 static uint64_t rx_of(const char *name) {
   const struct instance *i = instance(name);
   ck_assert_msg(i != NULL, "no instance \"%s\"", name);
-  return i->stats.rx_bytes;
+  return i->stats.traffic.rx.bytes;
 }
 
 START_TEST(an_unnamed_host_goes_by_its_address_with_its_own_counters) {
@@ -111,9 +110,9 @@ START_TEST(an_unnamed_host_goes_by_its_address_with_its_own_counters) {
   read_with(unnamed, 2, host(LAPTOP, 5000, 700), host(LAPTOP6, 300, 40));
   const struct instance *i = instance(LAPTOP);
   ck_assert_ptr_nonnull(i);
-  ck_assert_uint_eq(i->stats.rx_bytes, 5000);
-  ck_assert_uint_eq(i->stats.tx_bytes, 700);
-  ck_assert_uint_eq(i->stats.rx_packets, 50);
+  ck_assert_uint_eq(i->stats.traffic.rx.bytes, 5000);
+  ck_assert_uint_eq(i->stats.traffic.tx.bytes, 700);
+  ck_assert_uint_eq(i->stats.traffic.rx.packets, 50);
   ck_assert_uint_eq(rx_of(LAPTOP6), 300);
 }
 END_TEST
@@ -140,8 +139,8 @@ START_TEST(a_dual_stack_host_is_one_instance_with_the_sum_of_both) {
             bucket(BUCKET_HOST, LAPTOP6, 300, 40, 2, 1));
   const struct instance *i = instance("laptop");
   ck_assert_ptr_nonnull(i);
-  ck_assert_uint_eq(i->stats.rx_bytes, 1300);
-  ck_assert_uint_eq(i->stats.tx_bytes, 240);
+  ck_assert_uint_eq(i->stats.traffic.rx.bytes, 1300);
+  ck_assert_uint_eq(i->stats.traffic.tx.bytes, 240);
   ck_assert_uint_eq(i->stats.new_connections, 5);
   ck_assert_uint_eq(i->stats.connections[PROTO_TCP], 5);
   ck_assert_uint_eq(i->stats.peers, 3);
@@ -167,7 +166,7 @@ START_TEST(a_name_given_to_a_host_already_counted_counts_from_then_on) {
   /* Its 50000 bytes stay with its address's series: only the 700 it grew
    * since go to the name, so the new series starts without a spike. */
   ck_assert_uint_eq(rx_of("phone"), 700);
-  ck_assert_uint_eq(instance("phone")->stats.tx_bytes, 100);
+  ck_assert_uint_eq(instance("phone")->stats.traffic.tx.bytes, 100);
   ck_assert_ptr_null(instance(PHONE));
 }
 END_TEST

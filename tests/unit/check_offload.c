@@ -30,7 +30,9 @@ static struct accounting accounting;
 
 static void setup(void) {
   localnet_set_default(&local);
-  ck_assert_int_eq(accounting_init(&accounting, &local, 4096, record_log), 0);
+  struct accounting_settings settings = {
+      .local = &local, .hosts = {.max_hosts = 4096}, .log = record_log};
+  ck_assert_int_eq(accounting_init(&accounting, &settings), 0);
   logs_clear();
 }
 
@@ -60,7 +62,7 @@ static struct ct_entry entry_with_status(const char *name, uint32_t extra) {
 
 /* One whole read whose dump returned n entries. */
 static void read_entries(const struct ct_entry *entries, size_t n) {
-  accounting_begin_read(&accounting);
+  accounting_begin_read(&accounting, false);
   for (size_t i = 0; i < n; i++)
     accounting_add(&accounting, &entries[i]);
   accounting_end_read(&accounting, true);
@@ -123,7 +125,7 @@ START_TEST(an_offloaded_entry_is_a_connection_with_its_bytes_counted) {
   read_entries(e, 1);
   struct host_stats *total = hosts_total(&accounting.hosts);
   ck_assert_uint_eq(total->connections[PROTO_TCP], 1);
-  ck_assert_uint_eq(total->tx_bytes, TCP4_ORIG_BYTES);
+  ck_assert_uint_eq(total->traffic.tx.bytes, TCP4_ORIG_BYTES);
 }
 END_TEST
 
