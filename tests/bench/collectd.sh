@@ -10,7 +10,8 @@
 # "64 4096": 64 shows ctflow's own cost, 4,096 what a big site pays for
 # its series), in a fresh network namespace filled with the dump
 # benchmark's synthetic office (ctflow-bench --load office ENTRIES HOSTS),
-# REPS times (default 3), each writer configuration in turn, it runs
+# REPS times (default 3), each writer configuration in turn (WRITERS,
+# default "csv csv+rrdtool"), it runs
 # collectd reading the whole table every CTFI_INTERVAL seconds (default
 # 10, Debian's) and measures:
 #
@@ -28,12 +29,14 @@
 #     that the read and the dump meet the same load.
 #
 # An identical collectd over an empty namespace (the baseline, measured
-# first, the same REPS and configurations) gives collectd's own cost per
-# interval and its memory, subtracted from every figure: "full minus
-# empty". It runs before any table is loaded, because the kernel keeps
-# one hash table for the entries of every namespace and a dump walks all
-# of it: an empty namespace's dump beside a million entries elsewhere
-# would cost their walk.
+# first, the same REPS and configurations) gives collectd's memory and its
+# own work per interval, subtracted from every figure ("full minus
+# empty"). Its own work is its CPU time less the bare dump of the empty
+# namespace: the kernel keeps one hash table for the entries of every
+# namespace, and any dump walks all its buckets, the full namespace's
+# bare dump as much as the full collectd's read. The baseline runs before
+# any table is loaded: an empty namespace's dump beside a million
+# entries elsewhere would walk them too.
 #
 # Each collectd keeps its data directory (csv files, rrd files) from one
 # run to the next, as a router restarting collectd does; a first run that
@@ -50,8 +53,9 @@
 # cpu-clock -g` of the collectd over PROFILE_READS more intervals (default
 # 3; 0: none), its samples by thread and by whose code, and its top
 # symbols. Everything also goes to BENCH_OUT (default collectd-bench in
-# the build tree): the table (summary.md), one line per run (runs.tsv),
-# the full profiles (profile-*.txt).
+# the build tree): the tables (summary.md, which collectd-summary.awk
+# makes from runs.tsv, one line per run) and the full profiles
+# (profile-*.txt).
 #
 # Needs root; installs collectd-core, rrdtool and linux-perf if missing.
 # The plugin is $CTFLOW_SO, else the one in $CTFLOW_BUILD (default: the
@@ -113,8 +117,11 @@ out=$(cd "$out" && pwd)
 
 # The writer configurations: a name, and the stock plugins collectd_conf
 # loads besides csv.
-writers=(csv csv+rrdtool)
 declare -A writer_plugins=([csv]="" [csv+rrdtool]=rrdtool)
+read -r -a writers <<<"${WRITERS:-csv csv+rrdtool}"
+for w in "${writers[@]}"; do
+  [ -n "${writer_plugins[$w]+set}" ] || die "WRITERS: not csv or csv+rrdtool: $w"
+done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ctfd-collectd.XXXXXX")
 # A host's nine series take about 1.6 MiB of rrd files (rrdtool's default
@@ -347,7 +354,7 @@ measure() {
 }
 
 : >"$out/runs.tsv"
-echo "== collectd $("$COLLECTD" -h | awk 'NR == 1 { print $2 }'), Interval $interval s, $reads measured reads per run, $reps repetitions; results in $out"
+echo "== collectd $("$COLLECTD" -h | awk '/^collectd [0-9]/ { print $2 }'), Interval $interval s, $reads measured reads per run, $reps repetitions; results in $out"
 
 # The baseline: the same collectd over an empty namespace.
 new_namespace empty
@@ -395,114 +402,5 @@ for n in "${sizes[@]}"; do
   done
 done
 
-# The summary, from runs.tsv: every figure as its median over the
-# repetitions and its spread, "median (lowest-highest)".
-awk -F'\t' -v reads="$reads" -v interval="$interval" '
-  function med(list,   n, v, i, j, t) {
-    n = split(list, v, " ")
-    for (i = 2; i <= n; i++)
-      for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
-    lo = v[1]; hi = v[n]
-    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-  }
-  function fig(list, fmt,   m) {
-    m = med(list)
-    return sprintf(fmt " (" fmt "-" fmt ")", m, lo, hi)
-  }
-  function commas(n,   s) {
-    s = sprintf("%d", n)
-    while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s)
-    return s
-  }
-  {
-    split($1, l, " "); n = l[1]; h = l[2]; w = l[3]
-    split($3, d, " "); split($4, dw, " "); split($5, dc, " ")
-    if (n == 0) {
-      base_cpu[w] = base_cpu[w] " " $7; base_first[w] = base_first[w] " " $6
-      base_rss[w] = base_rss[w] " " $8; base_hwm[w] = base_hwm[w] " " $9
-      next
-    }
-    k = n SUBSEP h SUBSEP w
-    if (!(k in seen)) { seen[k] = 1; order[++runs] = k }
-    first[k] = first[k] " " $2; dur[k] = dur[k] " " d[1]
-    wall[k] = wall[k] " " dw[1]; dcpu[k] = dcpu[k] " " dc[1]
-    cpu[k] = cpu[k] " " $7; cpu1[k] = cpu1[k] " " $6
-    rss[k] = rss[k] " " $8; hwm[k] = hwm[k] " " $9
-    behind[k] = behind[k] + $10
-    rows[k] = rows[k] " " NR; line[NR] = $0
-  }
-  END {
-    for (w in base_cpu) {
-      b_cpu[w] = med(base_cpu[w]); b_first[w] = med(base_first[w])
-      b_rss[w] = med(base_rss[w]); b_hwm[w] = med(base_hwm[w])
-    }
-    print "| table | local hosts | writers | duration-read / dump | collectd CPU per read / dump | RSS per entry | first read / steady read |"
-    print "|---|---|---|---|---|---|---|"
-    for (i = 1; i <= runs; i++) {
-      k = order[i]; split(k, p, SUBSEP); w = p[3]
-      nr = split(rows[k], r, " ")
-      a = b = c = e = f = ""
-      for (j = 1; j <= nr; j++) {
-        split(line[r[j]], x, "\t"); split(x[3], d, " "); split(x[4], dw, " "); split(x[5], dc, " ")
-        steady = x[7] - b_cpu[w]
-        a = a " " d[1] / dw[1]
-        b = b " " steady / dc[1]
-        c = c " " (x[8] - b_rss[w]) * 1024 / p[1]
-        e = e " " x[2] / d[1]
-        f = f " " (x[6] - b_first[w]) / steady
-      }
-      printf "| %s | %s | %s | %s | %s | %s B | duration %s, CPU %s |\n", commas(p[1]), commas(p[2]), w,
-        fig(a, "%.2f"), fig(b, "%.2f"), fig(c, "%.1f"), fig(e, "%.2f"), fig(f, "%.2f")
-    }
-    print ""
-    printf "| table | local hosts | writers | duration-read | bare dump, wall | bare dump, CPU | collectd CPU per read, full - empty | VmRSS, full - empty | VmHWM, full - empty |\n"
-    print "|---|---|---|---|---|---|---|---|---|"
-    for (i = 1; i <= runs; i++) {
-      k = order[i]; split(k, p, SUBSEP); w = p[3]
-      nr = split(rows[k], r, " ")
-      g = m1 = m2 = ""
-      for (j = 1; j <= nr; j++) {
-        split(line[r[j]], x, "\t")
-        g = g " " x[7] - b_cpu[w]; m1 = m1 " " (x[8] - b_rss[w]) / 1024; m2 = m2 " " (x[9] - b_hwm[w]) / 1024
-      }
-      printf "| %s | %s | %s | %s s | %s s | %s s | %s s | %s MiB | %s MiB |\n", commas(p[1]), commas(p[2]), w,
-        fig(dur[k], "%.3f"), fig(wall[k], "%.3f"), fig(dcpu[k], "%.3f"), fig(g, "%.3f"), fig(m1, "%.1f"), fig(m2, "%.1f")
-    }
-    printf "\nThe baseline, an empty namespace, per interval: "
-    for (w in base_cpu)
-      printf "%s: CPU %s s, VmRSS %s KiB; ", w, fig(base_cpu[w], "%.4f"), fig(base_rss[w], "%d")
-    printf "\n"
-    # What a host costs: the runs with the most hosts against those with
-    # the fewest, for each table and writers, repetition by repetition.
-    most = 0; fewest = 0
-    for (i = 1; i <= runs; i++) {
-      split(order[i], p, SUBSEP)
-      if (p[2] + 0 > most) most = p[2] + 0
-      if (fewest == 0 || p[2] + 0 < fewest) fewest = p[2] + 0
-    }
-    if (most > fewest) {
-      printf "\nWhat a host costs (%s local hosts against %s, the same table):\n\n", commas(most), commas(fewest)
-      print "| table | writers | collectd CPU per host and read | per value list (9 a host) | RSS per host |"
-      print "|---|---|---|---|---|"
-      for (i = 1; i <= runs; i++) {
-        k = order[i]; split(k, p, SUBSEP)
-        if (p[2] + 0 != most) continue
-        kf = p[1] SUBSEP fewest SUBSEP p[3]
-        if (!(kf in seen)) continue
-        nm = split(cpu[k], cm, " "); split(cpu[kf], cf, " "); split(rss[k], rm, " "); split(rss[kf], rf, " ")
-        u = v = s = ""
-        for (j = 1; j <= nm; j++) {
-          u = u " " (cm[j] - cf[j]) / (most - fewest) * 1e6
-          v = v " " (cm[j] - cf[j]) / (most - fewest) / 9 * 1e6
-          s = s " " (rm[j] - rf[j]) * 1024 / (most - fewest)
-        }
-        printf "| %s | %s | %s us | %s us | %s B |\n", commas(p[1]), p[3], fig(u, "%.0f"), fig(v, "%.1f"), fig(s, "%.0f")
-      }
-    }
-    for (i = 1; i <= runs; i++)
-      if (behind[order[i]] > 0) {
-        split(order[i], p, SUBSEP)
-        printf "\nwarning: with %s entries, %s hosts and %s the writers fell behind the reads (%d reads in all): the CPU per read is what the process got, not what it needed\n", p[1], p[2], p[3], behind[order[i]]
-      }
-  }' "$out/runs.tsv" | tee "$out/summary.md"
+awk -f "$here/collectd-summary.awk" "$out/runs.tsv" | tee "$out/summary.md"
 echo "(medians over $reps repetitions, spread lowest-highest; $reads reads each, Interval $interval s; in $out)"
