@@ -41,9 +41,17 @@
  * one, and random entries read with a random key.
  *
  *   ctflow-bench --load crafted|random ENTRIES
+ *   ctflow-bench --load office ENTRIES [HOSTS]
  *
- * only loads such a table, for tests/bench/crafted.sh to read with the
- * real collectd.
+ * only loads such a table, or the dump benchmark's with HOSTS local hosts
+ * (default 300), for tests/bench/crafted.sh and tests/bench/collectd.sh
+ * to read with the real collectd.
+ *
+ *   ctflow-bench --bare-dump [ROUNDS]
+ *   ctflow-bench --cpu PID ...
+ *
+ * are collectd.sh's gauges: the bare dump (a) of the table already in the
+ * namespace, and the CPU time another process has used so far.
  *
  *   ctflow-bench --hash
  *
@@ -81,9 +89,11 @@
 #define SYSCTL "/proc/sys/net/netfilter/"
 
 /* The synthetic table: the router of a busy office with LOCAL_HOSTS
- * machines behind one public address. Remote addresses are skewed: a few
- * are popular (CDNs, resolvers), most are seen a few times. */
+ * machines (or as many as --load office asks for, up to MAX_LOCAL_HOSTS)
+ * behind one public address. Remote addresses are skewed: a few are
+ * popular (CDNs, resolvers), most are seen a few times. */
 #define LOCAL_HOSTS 300
+#define MAX_LOCAL_HOSTS 50000 /* 192.168.0.10 - 192.168.249.209 */
 #define REMOTES 50000
 #define PUBLIC_ADDR 0xc6336401u /* 198.51.100.1 */
 #define ENTRY_TIMEOUT 86400     /* seconds: outlives any run */
@@ -306,15 +316,20 @@ static const struct service *pick_service(uint64_t *state) {
   return &services[i];
 }
 
-/* Draws one entry: 88% outbound and masqueraded (SPEC host rule 1), 10%
- * inbound through a port forward to local host 0 (rule 2), 2% between two
- * local hosts (rule 3). Masquerade keeps the source port, as Linux does
- * while the reply tuple stays unique; a clash is drawn again. */
-static void draw_entry(uint64_t *state, struct ct_tuple *orig,
-                       struct ct_tuple *reply, uint8_t *tcp_state) {
-  unsigned kind = below(state, 100);
+/* Draws entry i of an office of hosts local hosts: 88% outbound and
+ * masqueraded (SPEC host rule 1), 10% inbound through a port forward to
+ * local host 0 (rule 2), 2% between two local hosts (rule 3). Entry i <
+ * hosts is local host i's outbound entry, so that a table of at least
+ * hosts entries has every host in it. Masquerade keeps the source port,
+ * as Linux does while the reply tuple stays unique; a clash is drawn
+ * again. */
+static void draw_entry(uint64_t *state, unsigned hosts, unsigned long i,
+                       struct ct_tuple *orig, struct ct_tuple *reply,
+                       uint8_t *tcp_state) {
+  bool first = i < hosts;
+  unsigned kind = first ? 0 : below(state, 100);
   const struct service *s = pick_service(state);
-  uint32_t host = local_addr(below(state, LOCAL_HOSTS));
+  uint32_t host = local_addr(first ? (unsigned)i : below(state, hosts));
   uint32_t remote = remote_addr(state);
   uint16_t port = ephemeral_port(state);
   uint8_t p = s->l4proto;
@@ -325,7 +340,7 @@ static void draw_entry(uint64_t *state, struct ct_tuple *orig,
     *orig = tuple(p, remote, port, PUBLIC_ADDR, s->port);
     *reply = tuple(p, local_addr(0), s->port, remote, port);
   } else {
-    uint32_t peer = local_addr(below(state, LOCAL_HOSTS));
+    uint32_t peer = local_addr(below(state, hosts));
     *orig = tuple(p, host, port, peer, s->port);
     *reply = tuple(p, peer, s->port, host, port);
   }
@@ -407,17 +422,23 @@ static void v6_entry(const union ct_addr *remote, size_t i,
                              .l4proto = IPPROTO_TCP};
 }
 
-/* Writes the IPCTNL_MSG_CT_NEW of entry i at buf; returns its length. With
- * remotes, entry i goes to remotes[i] (v6_entry()); without, it is drawn
- * from *state (draw_entry()). */
+/* What load_table() fills the table with: one IPv6 connection to each of
+ * remotes (v6_entry()), or, without remotes, the office of hosts local
+ * hosts (draw_entry()). */
+struct table_shape {
+  const union ct_addr *remotes;
+  unsigned hosts;
+};
+
+/* Writes the IPCTNL_MSG_CT_NEW of entry i at buf; returns its length. */
 static size_t put_entry(char *buf, unsigned seq, uint64_t *state,
-                        const union ct_addr *remotes, size_t i) {
+                        const struct table_shape *shape, size_t i) {
   struct ct_tuple orig, reply;
   uint8_t tcp_state = TCP_CONNTRACK_ESTABLISHED;
-  if (remotes)
-    v6_entry(&remotes[i], i, &orig, &reply);
+  if (shape->remotes)
+    v6_entry(&shape->remotes[i], i, &orig, &reply);
   else
-    draw_entry(state, &orig, &reply, &tcp_state);
+    draw_entry(state, shape->hosts, i, &orig, &reply, &tcp_state);
   return put_new(buf, seq, &orig, &reply, tcp_state);
 }
 
@@ -481,11 +502,11 @@ static long send_batch(struct mnl_socket *nl, const char *buf, size_t len) {
   return drain_answers(nl);
 }
 
-/* Fills the table until it holds target entries: the office's (drawn
- * tuples that clash with one already there are drawn again) or, with
- * remotes, one IPv6 connection to each of the first target remotes.
+/* Fills the table until it holds target entries of the shape: the
+ * office's (drawn tuples that clash with one already there are drawn
+ * again) or one IPv6 connection to each of the first target remotes.
  * Returns the clashes, or -1. */
-static long load_table(size_t target, const union ct_addr *remotes) {
+static long load_table(size_t target, struct table_shape shape) {
   struct mnl_socket *nl = open_socket();
   char *buf = malloc(BATCH_BYTES);
   uint64_t state = 1;
@@ -513,7 +534,7 @@ static long load_table(size_t target, const union ct_addr *remotes) {
         clashes += got;
         used = 0;
       }
-      used += put_entry(buf + used, ++seq, &state, remotes, i);
+      used += put_entry(buf + used, ++seq, &state, &shape, i);
     }
     if ((got = send_batch(nl, buf, used)) < 0 ||
         (count = read_number(SYSCTL "nf_conntrack_count")) < 0)
@@ -694,7 +715,7 @@ static int send_all(struct mnl_socket *nl, const char *buf, size_t len) {
 static void draw_ending_entry(uint64_t *state, unsigned long i,
                               struct ct_tuple *orig, struct ct_tuple *reply,
                               uint8_t *tcp_state) {
-  draw_entry(state, orig, reply, tcp_state);
+  draw_entry(state, LOCAL_HOSTS, i, orig, reply, tcp_state);
   orig->src_port = reply->dst_port = (uint16_t)(32768 + i % 28232);
 }
 
@@ -1161,10 +1182,11 @@ static int crafted_main(int argc, char **argv) {
   for (int i = 0; i < sizes; i++) {
     size_t n = size[i];
     double known, secret_crafted, secret_random;
-    if (load_table(n, crafted) < 0 || (known = read_time(KNOWN_KEY)) < 0 ||
+    if (load_table(n, (struct table_shape){.remotes = crafted}) < 0 ||
+        (known = read_time(KNOWN_KEY)) < 0 ||
         (secret_crafted = read_time(secret)) < 0 || flush_table() < 0 ||
-        load_table(n, random) < 0 || (secret_random = read_time(secret)) < 0 ||
-        flush_table() < 0)
+        load_table(n, (struct table_shape){.remotes = random}) < 0 ||
+        (secret_random = read_time(secret)) < 0 || flush_table() < 0)
       return 1;
     char growth[16] = "-";
     if (i > 0 && size[i - 1] != n)
@@ -1183,22 +1205,102 @@ static int crafted_main(int argc, char **argv) {
   return 0;
 }
 
-/* --load crafted|random N: loads the table for the collectd benchmark
- * (crafted.sh), the remotes crafted under key K or drawn at random. */
+/* Returns the number of local hosts in text (1 to MAX_LOCAL_HOSTS), or 0
+ * after saying what is wrong. */
+static unsigned parse_hosts(const char *text) {
+  char *end;
+  long n = strtol(text, &end, 10);
+  if (*end == '\0' && n >= 1 && n <= MAX_LOCAL_HOSTS)
+    return (unsigned)n;
+  fprintf(stderr, "ctflow-bench: not a number of local hosts (1 to %d): %s\n",
+          MAX_LOCAL_HOSTS, text);
+  return 0;
+}
+
+/* --load crafted|random N: loads the table for crafted.sh, the remotes
+ * crafted under key K or drawn at random. --load office N [HOSTS]: the
+ * office's table of the dump benchmark with HOSTS local hosts (default
+ * LOCAL_HOSTS), for collectd.sh. */
 static int load_main(int argc, char **argv) {
   size_t n;
+  bool office = argc >= 2 && strcmp(argv[0], "office") == 0;
   bool crafted = argc == 2 && strcmp(argv[0], "crafted") == 0;
-  if (argc != 2 || (!crafted && strcmp(argv[0], "random") != 0) ||
+  unsigned hosts = office && argc == 3 ? parse_hosts(argv[2]) : LOCAL_HOSTS;
+  if (argc < 2 || argc > 2 + office ||
+      (!office && !crafted && strcmp(argv[0], "random") != 0) || hosts == 0 ||
       parse_sizes(1, argv + 1, &n, 1) < 0) {
-    fprintf(stderr, "usage: ctflow-bench --load crafted|random ENTRIES\n");
+    fprintf(stderr, "usage: ctflow-bench --load crafted|random ENTRIES\n"
+                    "       ctflow-bench --load office ENTRIES [HOSTS]\n");
     return 2;
   }
   if (prepare_namespace(n) < 0)
     return 1;
+  if (office)
+    return load_table(n, (struct table_shape){.hosts = hosts}) < 0 ? 1 : 0;
   union ct_addr *remote = remotes_for(n, crafted);
-  long clashes = remote ? load_table(n, remote) : -1;
+  long clashes =
+      remote ? load_table(n, (struct table_shape){.remotes = remote}) : -1;
   free(remote);
   return clashes < 0 ? 1 : 0;
+}
+
+/* --bare-dump [ROUNDS]: the floor under any reader of the table that is
+ * already in this namespace, for collectd.sh to set beside the real
+ * collectd's reads of it: ROUNDS bare dumps (default 1), one line each:
+ * wall seconds, CPU seconds (the kernel's part included: it fills the
+ * dump in this process's recvmsg) and messages. */
+static int bare_dump_main(int argc, char **argv) {
+  int rounds = argc == 1 ? atoi(argv[0]) : 1;
+  if (argc > 1 || rounds < 1 || rounds > MAX_ROUNDS) {
+    fprintf(stderr, "usage: ctflow-bench --bare-dump [ROUNDS (1-%d)]\n",
+            MAX_ROUNDS);
+    return 2;
+  }
+  struct mnl_socket *nl = open_socket();
+  if (nl == NULL)
+    return 1;
+  for (int r = 0; r < rounds; r++) {
+    struct timing t;
+    struct stamp start = stamp();
+    long messages = bare_dump(nl, r + 1);
+    if (messages < 0) {
+      fprintf(stderr, "ctflow-bench: dump: %s\n", strerror(errno));
+      return 1;
+    }
+    record(&t, 0, start, 0);
+    printf("%.6f %.6f %ld\n", t.wall[0], t.cpu[0], messages);
+  }
+  mnl_socket_close(nl);
+  return 0;
+}
+
+/* --cpu PID ...: the CPU seconds each process has used so far, user and
+ * system, all its threads', those that ended too, to the nanosecond (its
+ * CPU-time clock). /proc/PID/stat counts in clock ticks of 10 ms: as much
+ * as collectd's whole read of 16,384 entries may cost. */
+static int cpu_main(int argc, char **argv) {
+  if (argc < 1) {
+    fprintf(stderr, "usage: ctflow-bench --cpu PID ...\n");
+    return 2;
+  }
+  for (int i = 0; i < argc; i++) {
+    char *end;
+    long pid = strtol(argv[i], &end, 10);
+    clockid_t clock;
+    struct timespec ts;
+    int rc = *end != '\0' || pid < 1 ? EINVAL
+                                     : clock_getcpuclockid((pid_t)pid, &clock);
+    if (rc == 0 && clock_gettime(clock, &ts) < 0)
+      rc = errno;
+    if (rc != 0) {
+      fprintf(stderr, "ctflow-bench: no CPU time of process %s: %s\n", argv[i],
+              strerror(rc));
+      return 1;
+    }
+    printf("%s%ld.%09ld", i ? " " : "", (long)ts.tv_sec, ts.tv_nsec);
+  }
+  putchar('\n');
+  return 0;
 }
 
 /* The hash benchmark (--hash): what one hash costs, for the two kinds of
@@ -1267,6 +1369,10 @@ int main(int argc, char **argv) {
     return crafted_main(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "--load") == 0)
     return load_main(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "--bare-dump") == 0)
+    return bare_dump_main(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "--cpu") == 0)
+    return cpu_main(argc - 2, argv + 2);
   if (argc == 2 && strcmp(argv[1], "--hash") == 0)
     return hash_main();
   long entries = argc >= 2 ? strtol(argv[1], NULL, 10) : 0;
@@ -1279,6 +1385,9 @@ int main(int argc, char **argv) {
             "       ctflow-bench --flood RATE|max SECONDS\n"
             "       ctflow-bench --crafted [ENTRIES ...]\n"
             "       ctflow-bench --load crafted|random ENTRIES\n"
+            "       ctflow-bench --load office ENTRIES [HOSTS]\n"
+            "       ctflow-bench --bare-dump [ROUNDS]\n"
+            "       ctflow-bench --cpu PID ...\n"
             "       ctflow-bench --hash\n",
             MAX_ROUNDS);
     return 2;
@@ -1287,7 +1396,8 @@ int main(int argc, char **argv) {
     return 1;
 
   double start = now();
-  long clashes = load_table(entries, NULL);
+  long clashes =
+      load_table(entries, (struct table_shape){.hosts = LOCAL_HOSTS});
   if (clashes < 0)
     return 1;
   double load_seconds = now() - start;
