@@ -140,12 +140,26 @@ struct host_stats *hosts_find(struct hosts *h, uint8_t family,
   return b;
 }
 
+static void queue_pair(struct hosts *h, size_t pos, uint64_t remote) {
+  h->pending_pairs[h->pending] = remote + pos * 0x9e3779b97f4a7c15ull;
+  h->pending_owners[h->pending++] = (uint32_t)pos;
+}
+
+void hosts_count_peers(struct hosts *h) {
+  bool added[HOSTS_PEER_BATCH];
+  peerset_add_many(&h->peers, h->pending_pairs, h->pending, added);
+  for (size_t i = 0; i < h->pending; i++)
+    h->buckets[h->pending_owners[i]].peers += added[i];
+  h->pending = 0;
+}
+
 void hosts_begin_read(struct hosts *h) {
   for (size_t i = 0; i < h->count; i++) {
     memset(h->buckets[i].connections, 0, sizeof(h->buckets[i].connections));
     h->buckets[i].peers = 0;
   }
   peerset_clear(&h->peers);
+  h->pending = 0; /* a read cut short leaves its pairs */
 }
 
 /* Returns whether bucket b had entries in this read or traffic since the
@@ -160,6 +174,7 @@ static bool busy(const struct host_stats *b) {
 }
 
 size_t hosts_end_read(struct hosts *h) {
+  hosts_count_peers(h); /* while the positions are the read's */
   size_t kept = FIXED_BUCKETS;
   h->buckets[0].carried = h->buckets[1].carried = false;
   h->v6_count = 0;
@@ -193,22 +208,20 @@ size_t hosts_end_read(struct hosts *h) {
  * at position pos. The address hash is keyed, so one hash serves every
  * bucket: an odd step per position gives each bucket's pairs keys of their
  * own, spread over the set even for a remote all buckets share. */
-static int add_pair(struct hosts *h, size_t pos, uint64_t remote) {
-  return peerset_add(&h->peers, remote + pos * 0x9e3779b97f4a7c15ull);
-}
-
 int hosts_add_peer(struct hosts *h, struct host_stats *bucket, uint8_t family,
                    const union ct_addr *remote) {
-  int rc = 0;
   size_t pos = bucket - h->buckets;
+  size_t pairs = pos != 0 ? 2 : 1; /* the bucket's and total's */
+  if (h->pending + pairs > HOSTS_PEER_BATCH)
+    hosts_count_peers(h);
+  /* Room for every pending pair now, so that adding them cannot fail. */
+  if (peerset_reserve(&h->peers, h->pending + pairs) < 0)
+    return -1;
   uint64_t hash = hash_addr(family, remote);
-  if (pos != 0) {
-    rc = add_pair(h, pos, hash);
-    bucket->peers += rc > 0;
-  }
-  int total = add_pair(h, 0, hash);
-  h->buckets[0].peers += total > 0;
-  return rc < 0 || total < 0 ? -1 : 0;
+  if (pos != 0)
+    queue_pair(h, pos, hash);
+  queue_pair(h, 0, hash);
+  return 0;
 }
 
 size_t hosts_memory(const struct hosts *h) {

@@ -39,15 +39,31 @@ static int grow(struct peerset *set) {
   return 0;
 }
 
+int peerset_reserve(struct peerset *set, size_t n) {
+  while (set->keys == NULL || 4 * (set->count + n) > 3 * (set->mask + 1))
+    if (grow(set) < 0)
+      return -1;
+  return 0;
+}
+
+static uint64_t nonzero(uint64_t key) { return key == 0 ? 1 : key; }
+
 int peerset_add(struct peerset *set, uint64_t key) {
-  if (key == 0)
-    key = 1;
-  if ((set->keys == NULL || 4 * (set->count + 1) > 3 * (set->mask + 1)) &&
-      grow(set) < 0)
+  if (peerset_reserve(set, 1) < 0)
     return -1;
-  int added = place(set->keys, set->mask, key);
+  int added = place(set->keys, set->mask, nonzero(key));
   set->count += added;
   return added;
+}
+
+void peerset_add_many(struct peerset *set, const uint64_t *keys, size_t n,
+                      bool *added) {
+  for (size_t i = 0; i < n; i++)
+    __builtin_prefetch(&set->keys[nonzero(keys[i]) & set->mask], 1);
+  for (size_t i = 0; i < n; i++) {
+    added[i] = place(set->keys, set->mask, nonzero(keys[i]));
+    set->count += added[i];
+  }
 }
 
 void peerset_free(struct peerset *set) {

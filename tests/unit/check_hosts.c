@@ -48,6 +48,7 @@ static void peer(const char *host, const char *remote) {
   union ct_addr addr = addr_of(remote);
   ck_assert_int_eq(
       hosts_add_peer(&hosts, bucket(host), family_of(remote), &addr), 0);
+  hosts_count_peers(&hosts);
 }
 
 /* Returns the text of the address of the i-th host of 10.0.0.0/16. */
@@ -181,6 +182,7 @@ START_TEST(the_other_bucket_counts_its_peers) {
   union ct_addr web = addr_of(WEB);
   hosts_add_peer(&hosts, hosts_other(&hosts), AF_INET, &web);
   hosts_add_peer(&hosts, hosts_other(&hosts), AF_INET, &web);
+  hosts_count_peers(&hosts);
   ck_assert_uint_eq(hosts_other(&hosts)->peers, 1);
   ck_assert_uint_eq(hosts_total(&hosts)->peers, 1);
 }
@@ -714,6 +716,7 @@ static uint64_t peer_key(const union ct_addr *remote) {
   if (hosts_init(&fresh, &one_host) < 0 ||
       hosts_add_peer(&fresh, hosts_total(&fresh), AF_INET6, remote) < 0)
     ck_abort_msg("out of memory");
+  hosts_count_peers(&fresh);
   size_t slot = 0;
   while (fresh.peers.keys[slot] == 0)
     slot++;
@@ -731,6 +734,7 @@ static size_t run_of_peers(const uint8_t key[16], const union ct_addr *remote) {
   for (int i = 0; i < CRAFTED; i++)
     ck_assert_int_eq(hosts_add_peer(&h, hosts_total(&h), AF_INET6, &remote[i]),
                      0);
+  hosts_count_peers(&h);
   size_t run =
       longest_run(h.peers.keys, h.peers.mask + 1, sizeof(*h.peers.keys));
   hosts_free(&h);
