@@ -1,8 +1,25 @@
 /* collector.h: ctflow's core, free of collectd. One collector_read() dumps
  * the conntrack table, adds what every entry grew since the last read to
- * its host (SPEC, "Accounting"), forgets entries that left the table, and
- * reads the kernel's statistics; a thread counts DESTROY events meanwhile.
- * The caller turns the report into series. */
+ * its host, forgets entries that left the table, and reads the kernel's
+ * statistics; a thread counts DESTROY events meanwhile. The caller turns
+ * the report into series.
+ *
+ * The data path, kernel to collectd (README, "Layout", lists the files in
+ * this order):
+ *
+ *   kernel I/O         nlsock ─ ctnetlink (dump, statistics)   events (thread)
+ *                                  │                               │
+ *   parsing                     ct_parse ── kernel_stats        ct_parse
+ *                                  │ struct ct_entry               │
+ *   accounting        filter ─ accounting_add()      accounting_end()
+ *   (under fairlock)     flowtable: growth since the last read
+ *                        classify + hosts: the entry's bucket, rule 3
+ *                        hosts_add_peer, flowkeys_add
+ *                                  │ end of interval (collector.c)
+ *   naming            names (HostName, HostsFile) ─ instances
+ *                                  │ struct report
+ *   glue              ctflow.c: value lists to plugin_dispatch_values()
+ */
 #ifndef CTFLOW_COLLECTOR_H
 #define CTFLOW_COLLECTOR_H
 
