@@ -343,6 +343,59 @@ static size_t default_event_buffer_max(void) {
                                           : (size_t)share;
 }
 
+/* HostSeries: the series each host and "other" get; "total" gets all. A
+ * host's nine series are nine files for rrdtool and nine value lists for
+ * every writer, and at thousands of hosts the writers cost more than the
+ * read: a site can keep traffic alone. */
+enum host_series {
+  HOST_SERIES_TRAFFIC = 1 << 0,     /* if_octets, if_packets */
+  HOST_SERIES_CONNECTIONS = 1 << 1, /* current_connections, total_connections */
+  HOST_SERIES_PEERS = 1 << 2,       /* count-peers */
+  HOST_SERIES_ALL = (1 << 3) - 1,
+};
+static const struct {
+  const char *name;
+  unsigned series;
+} host_series_names[] = {
+    {"traffic", HOST_SERIES_TRAFFIC},
+    {"connections", HOST_SERIES_CONNECTIONS},
+    {"peers", HOST_SERIES_PEERS},
+};
+static unsigned host_series = HOST_SERIES_ALL;
+
+#define HOST_SERIES_EXPECTED                                                   \
+  "one or more of \"traffic\", \"connections\", \"peers\""
+
+/* Returns the series the HostSeries value v names, or 0. */
+static unsigned host_series_of(const oconfig_value_t *v) {
+  if (v->type != OCONFIG_TYPE_STRING)
+    return 0;
+  for (size_t i = 0; i < sizeof(host_series_names) / sizeof(*host_series_names);
+       i++)
+    if (strcasecmp(v->value.string, host_series_names[i].name) == 0)
+      return host_series_names[i].series;
+  return 0;
+}
+
+static int config_host_series(const oconfig_item_t *ci) {
+  char buf[64];
+  if (ci->values_num < 1)
+    return bad_option(ci, "", HOST_SERIES_EXPECTED);
+  unsigned series = 0;
+  for (int i = 0; i < ci->values_num; i++) {
+    unsigned one = host_series_of(&ci->values[i]);
+    if (one == 0) {
+      oconfig_item_t value = {
+          .key = ci->key, .values = &ci->values[i], .values_num = 1};
+      return bad_option(ci, value_text(&value, buf, sizeof(buf)),
+                        HOST_SERIES_EXPECTED);
+    }
+    series |= one;
+  }
+  host_series = series;
+  return 0;
+}
+
 static void set_defaults(void) {
   localnet_set_default(&config.local);
   config.max_hosts = DEFAULT_MAX_HOSTS;
@@ -359,6 +412,7 @@ static void set_defaults(void) {
   config.filter = (struct entry_filter){0}; /* every entry */
   config.select = NULL;                     /* every host */
   config.log = ctflow_log;
+  host_series = HOST_SERIES_ALL;
 }
 
 /* Returns 0 and the whole number in [min, max] the option holds in *out. */
@@ -432,6 +486,7 @@ static const struct option {
     {"Mark", config_mark},
     {"Host", config_host},
     {"IgnoreSelected", config_ignore_selected},
+    {"HostSeries", config_host_series},
 };
 
 #define OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -522,17 +577,24 @@ static void dispatch_traffic(const char *pi, const char *ti,
   dispatch_rx_tx(pi, "if_packets", ti, t->rx.packets, t->tx.packets);
 }
 
-static void dispatch_bucket(const char *name, const struct host_stats *b) {
-  dispatch_traffic(name, "", &b->traffic);
-  uint32_t all = 0;
-  for (int p = 0; p < PROTO_CLASSES; p++) {
-    dispatch_gauge(name, "current_connections", proto_class_name(p),
-                   b->connections[p]);
-    all += b->connections[p];
+/* Dispatches the series of bucket b that series (enum host_series) asks
+ * for under plugin instance name. */
+static void dispatch_bucket(const char *name, const struct host_stats *b,
+                            unsigned series) {
+  if (series & HOST_SERIES_TRAFFIC)
+    dispatch_traffic(name, "", &b->traffic);
+  if (series & HOST_SERIES_CONNECTIONS) {
+    uint32_t all = 0;
+    for (int p = 0; p < PROTO_CLASSES; p++) {
+      dispatch_gauge(name, "current_connections", proto_class_name(p),
+                     b->connections[p]);
+      all += b->connections[p];
+    }
+    dispatch_gauge(name, "current_connections", "", all);
+    dispatch_derive(name, "total_connections", "", b->new_connections);
   }
-  dispatch_gauge(name, "current_connections", "", all);
-  dispatch_derive(name, "total_connections", "", b->new_connections);
-  dispatch_gauge(name, "count", "peers", b->peers);
+  if (series & HOST_SERIES_PEERS)
+    dispatch_gauge(name, "count", "peers", b->peers);
 }
 
 static void dispatch_kernel(const struct kernel_stats *k) {
@@ -565,7 +627,9 @@ static int ctflow_read(void) {
   const struct report *r = collector_report(collector);
   size_t cursor = 0;
   for (const struct instance *i; (i = instances_next(r->instances, &cursor));)
-    dispatch_bucket(i->name, &i->stats);
+    dispatch_bucket(i->name, &i->stats,
+                    i->stats.kind == BUCKET_TOTAL ? HOST_SERIES_ALL
+                                                  : host_series);
   for (int s = 1; s < TCP_STATES; s++)
     dispatch_gauge("total", "tcp_connections", tcp_state_names[s],
                    r->table.tcp_states[s]);

@@ -11,7 +11,8 @@
 # its series), in a fresh network namespace filled with the dump
 # benchmark's synthetic office (ctflow-bench --load office ENTRIES HOSTS),
 # REPS times (default 3), each writer configuration in turn (WRITERS,
-# default "csv csv+rrdtool"), it runs
+# default "csv csv+rrdtool"; CTFLOW_OPTIONS, ctflow's options one a line,
+# e.g. 'HostSeries "traffic"'), it runs
 # collectd reading the whole table every CTFI_INTERVAL seconds (default
 # 10, Debian's) and measures:
 #
@@ -94,6 +95,8 @@ read -r -a host_counts <<<"${HOSTS:-64 4096}"
 for h in "${host_counts[@]}"; do
   [[ $h =~ ^[1-9][0-9]*$ ]] || die "HOSTS: not a number of hosts: $h"
 done
+# ctflow's options besides its defaults, one a line (e.g. HostSeries).
+options=${CTFLOW_OPTIONS:-}
 reps=${REPS:-3}
 reads=${READS:-5}
 profile_reads=${PROFILE_READS:-3}
@@ -359,12 +362,12 @@ echo "== collectd $("$COLLECTD" -h | awk '/^collectd [0-9]/ { print $2 }'), Inte
 # The baseline: the same collectd over an empty namespace.
 new_namespace empty
 for w in "${writers[@]}"; do
-  collectd_conf "$work/empty-$w" "${writer_plugins[$w]}" ""
+  collectd_conf "$work/empty-$w" "${writer_plugins[$w]}" "$options"
   prepare "$work/empty-$w" "ctfd-$$-empty"
 done
 for ((r = 1; r <= reps; r++)); do
   for w in "${writers[@]}"; do
-    collectd_conf "$work/empty-$w" "${writer_plugins[$w]}" ""
+    collectd_conf "$work/empty-$w" "${writer_plugins[$w]}" "$options"
     measure "$work/empty-$w" "ctfd-$$-empty" "0 0 $w $r"
   done
 done
@@ -380,14 +383,14 @@ for n in "${sizes[@]}"; do
       die "loading $n entries failed"
     printf '   loaded in %.1f s\n' "$(awk -v s="$start" -v e="$EPOCHREALTIME" 'BEGIN { print e - s }')"
     for w in "${writers[@]}"; do
-      collectd_conf "$work/full-$h-$w" "${writer_plugins[$w]}" ""
+      collectd_conf "$work/full-$h-$w" "${writer_plugins[$w]}" "$options"
       if [ ! -d "$work/full-$h-$w/csv/$CTFI_HOST" ]; then
         prepare "$work/full-$h-$w" "ctfd-$$-$n-$h"
       fi
     done
     for ((r = 1; r <= reps; r++)); do
       for w in "${writers[@]}"; do
-        collectd_conf "$work/full-$h-$w" "${writer_plugins[$w]}" ""
+        collectd_conf "$work/full-$h-$w" "${writer_plugins[$w]}" "$options"
         profile=
         if ((r == 1)); then profile=$work/perf-$n-$h-$w.data; fi
         measure "$work/full-$h-$w" "ctfd-$$-$n-$h" "$n $h $w $r" "$profile"

@@ -136,6 +136,69 @@ START_TEST(a_host_regex_of_too_many_atoms_is_one_error_naming_the_limit) {
 }
 END_TEST
 
+/* Returns whether the last read dispatched series type-ti of instance pi. */
+static bool dispatched(const char *pi, const char *type, const char *ti) {
+  return stub_find(pi, type, ti) != NULL;
+}
+
+/* Every series of a bucket by default: traffic, connections, peers. */
+START_TEST(by_default_other_gets_traffic_connections_and_peers) {
+  ck_assert_int_eq(stub_init(), 0);
+  ck_assert_int_eq(stub_read(), 0);
+  ck_assert(dispatched("other", "if_octets", ""));
+  ck_assert(dispatched("other", "current_connections", ""));
+  ck_assert(dispatched("other", "total_connections", ""));
+  ck_assert(dispatched("other", "count", "peers"));
+  ck_assert_int_eq(stub_shutdown(), 0);
+}
+END_TEST
+
+START_TEST(host_series_traffic_leaves_other_only_traffic_and_total_all) {
+  ck_assert_int_eq(stub_configure("<Plugin ctflow>\n"
+                                  "  HostSeries \"traffic\"\n"
+                                  "</Plugin>\n"),
+                   0);
+  ck_assert_int_eq(stub_init(), 0);
+  ck_assert_int_eq(stub_read(), 0);
+  ck_assert(dispatched("other", "if_octets", ""));
+  ck_assert(dispatched("other", "if_packets", ""));
+  ck_assert(!dispatched("other", "current_connections", ""));
+  ck_assert(!dispatched("other", "current_connections", "tcp"));
+  ck_assert(!dispatched("other", "total_connections", ""));
+  ck_assert(!dispatched("other", "count", "peers"));
+  ck_assert(dispatched("total", "current_connections", ""));
+  ck_assert(dispatched("total", "total_connections", ""));
+  ck_assert(dispatched("total", "count", "peers"));
+  ck_assert_int_eq(stub_shutdown(), 0);
+  ck_assert_int_eq(stub_errors(), 0);
+}
+END_TEST
+
+START_TEST(host_series_connections_and_peers_leave_out_traffic) {
+  ck_assert_int_eq(stub_configure("<Plugin ctflow>\n"
+                                  "  HostSeries \"Connections\" \"peers\"\n"
+                                  "</Plugin>\n"),
+                   0);
+  ck_assert_int_eq(stub_init(), 0);
+  ck_assert_int_eq(stub_read(), 0);
+  ck_assert(!dispatched("other", "if_octets", ""));
+  ck_assert(dispatched("other", "current_connections", "udp"));
+  ck_assert(dispatched("other", "count", "peers"));
+  ck_assert(dispatched("total", "if_octets", ""));
+  ck_assert_int_eq(stub_shutdown(), 0);
+}
+END_TEST
+
+START_TEST(a_host_series_value_not_known_is_one_error_naming_it) {
+  ck_assert_int_eq(stub_configure("<Plugin ctflow>\n"
+                                  "  HostSeries \"traffic\" \"bytes\"\n"
+                                  "</Plugin>\n"),
+                   0);
+  refused_with("option HostSeries: bad value \"bytes\"",
+               "\"traffic\", \"connections\", \"peers\"");
+}
+END_TEST
+
 static Suite *glue_suite(void) {
   Suite *s = suite_create("glue");
   TCase *config = tcase_create("config");
@@ -150,6 +213,11 @@ static Suite *glue_suite(void) {
   tcase_add_test(config, a_costly_host_regex_is_one_error_naming_the_limit);
   tcase_add_test(config,
                  a_host_regex_of_too_many_atoms_is_one_error_naming_the_limit);
+  tcase_add_test(config, by_default_other_gets_traffic_connections_and_peers);
+  tcase_add_test(config,
+                 host_series_traffic_leaves_other_only_traffic_and_total_all);
+  tcase_add_test(config, host_series_connections_and_peers_leave_out_traffic);
+  tcase_add_test(config, a_host_series_value_not_known_is_one_error_naming_it);
   suite_add_tcase(s, config);
   return s;
 }
