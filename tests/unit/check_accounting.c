@@ -1,7 +1,7 @@
-/* check_accounting.c: SPEC's accounting rules ("every byte once") and host
- * rules, driven read by read through accounting_begin_read(),
- * accounting_add() and accounting_end_read(), and DESTROY events through
- * accounting_end(), with synthetic entries. */
+/* check_accounting.c: the accounting rules ("every byte once") and host
+ * rules (docs/DESIGN.md, "Counting rules"), driven read by read through
+ * accounting_begin_read(), accounting_add() and accounting_end_read(), and
+ * DESTROY events through accounting_end(), with synthetic entries. */
 #include <check.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -484,7 +484,7 @@ END_TEST
 
 /* Reads the laptop browsing and the port forward twice, when the laptop
  * has a bucket of its own and the server does not: the server's entry
- * goes to other, where SPEC rule 3 counts the original direction as tx,
+ * goes to other, where host rule 3 counts the original direction as tx,
  * whoever's entry it is; the entry is inbound, so this differs from how
  * the server's own bucket would count it. */
 static void assert_server_in_other_with_orig_as_tx(void) {
@@ -568,7 +568,7 @@ START_TEST(the_first_read_gives_every_host_in_the_table_a_bucket) {
 END_TEST
 
 /* The server's port-forward entry is inbound: in its own bucket the reply
- * direction is what it sends; in other, SPEC rule 3 makes the original
+ * direction is what it sends; in other, host rule 3 makes the original
  * direction tx. */
 START_TEST(a_host_deferred_by_max_new_counts_in_other_until_a_later_read) {
   settings.hosts.max_new = 1;
