@@ -454,10 +454,10 @@ lost=$(at "$WORK/truth.2.read" ctflow-self/errors-events_lost)
 echo "# ctflow-self/errors-events_lost: $lost"
 
 # What zeroing cost (phase 2; phase 1 lost nothing): how far below the nft
-# counters each address ended. Rule 5 loses an entry's bytes between its
-# last read and the zeroing; when a counter is back above its last value by
-# the next read the drop is not seen, and what the entry had carried until
-# the zeroing is lost.
+# counters each address ended. Accounting rule 5 loses an entry's bytes
+# between its last read and the zeroing; when a counter is back above its
+# last value by the next read the drop is not seen, and what the entry had
+# carried until the zeroing is lost.
 echo "# phase 2 (zeroing): how far below the nft counters each address ended"
 for a in "${LAN_ADDRS[@]}"; do
   read -r role fam addr <<<"$a"
