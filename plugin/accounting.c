@@ -1,4 +1,5 @@
-/* accounting.c: every byte once (SPEC, "Accounting", rules 1, 2, 4, 5, 6). */
+/* accounting.c: every byte once (accounting rules 1 to 6, docs/DESIGN.md,
+ * "Counting rules"). */
 #include "accounting.h"
 
 #include <libnetfilter_conntrack/linux_nf_conntrack_common.h>
@@ -114,7 +115,7 @@ struct destination {
 
 /* Returns where entry e counts: its host's bucket when the host has one
  * (classify(), then hosts_find(): MaxHosts, MaxNewHosts, Host), else
- * other's, as rule 3. */
+ * other's, as host rule 3. */
 static inline struct destination destination_of(struct accounting *a,
                                                 const struct ct_entry *e) {
   struct destination d = {.owner = classify(a->local, e)};
@@ -122,7 +123,7 @@ static inline struct destination destination_of(struct accounting *a,
   d.bucket = d.owner.rule == RULE_OTHER
                  ? other
                  : hosts_find(&a->hosts, d.owner.family, d.owner.host);
-  /* Rule 3: "other" counts the original direction as tx, for a host
+  /* Host rule 3: "other" counts the original direction as tx, for a host
    * beyond MaxHosts or not selected by Host too, not only for entries no
    * rule gave a host. */
   if (d.bucket == other)
@@ -193,7 +194,7 @@ static void count_offloaded(struct accounting *a, const struct ct_entry *e) {
   a->warned_offload = true;
 }
 
-/* Rule 6: the kernel adds counters to entries created while
+/* Accounting rule 6: the kernel adds counters to entries created while
  * nf_conntrack_acct is 1; the others count as connections only. */
 static void check_counters(struct accounting *a, const struct ct_entry *e) {
   if (e->has_counters || a->warned_acct)
@@ -253,12 +254,13 @@ void accounting_add(struct accounting *a, const struct ct_entry *e) {
   bool first_sight = f == NULL || f->seen == 0;
   bool dup = f != NULL && f->seen == a->gen;
   struct growth g = growth_of(a, f, e);
-  /* Rule 1: what entries carried before the first read is not counted. */
+  /* Accounting rule 1: what entries carried before the first read is not
+   * counted. */
   if (first_sight && !a->baselined)
     g = (struct growth){0};
   struct destination d = destination_of(a, e);
   add_growth(a, e, &d, &g);
-  /* Rule 4: an entry the dump returns twice is one connection. */
+  /* Accounting rule 4: an entry the dump returns twice is one connection. */
   if (dup)
     return;
   if (f != NULL && first_sight && a->baselined)
@@ -294,8 +296,8 @@ void accounting_end(struct accounting *a, const struct ct_entry *e) {
     g = flow_advance(f, e);
     flow_end(f);
   } else if (!a->baselined) {
-    /* Rule 1: an entry that began before the first read and ended before
-     * that read saw it carried nothing ctflow counts. */
+    /* Accounting rule 1: an entry that began before the first read and ended
+     * before that read saw it carried nothing ctflow counts. */
     return;
   } else if (!leave_tombstone(a, e) && a->reading) {
     /* Counted without a tombstone, it would be counted again should the

@@ -1,5 +1,6 @@
-/* accounting.h: SPEC's accounting rules over a stream of entries, free of
- * sockets so that tests can feed it synthetic ones. The accounting is
+/* accounting.h: the accounting rules (docs/DESIGN.md, "Counting rules")
+ * over a stream of entries, free of sockets so that tests can feed it
+ * synthetic ones. The accounting is
  * told its settings when made (accounting_init()), and what ctflow learns
  * from the kernel later through the calls below it. A read is
  * accounting_begin_read(), accounting_add() for every entry the dump
@@ -93,7 +94,7 @@ void accounting_limit_tombstones(struct accounting *a, size_t max);
 
 /* Tells a that EnableAccounting made sure nf_conntrack_acct is 1: entries
  * without counters are older than that, and the user has nothing to set
- * (rule 6's message says so). */
+ * (accounting rule 6's message says so). */
 void accounting_set_acct_enabled(struct accounting *a);
 
 /* Starts a read: gauges go to zero, to be counted again. With events, the
@@ -110,7 +111,7 @@ void accounting_add(struct accounting *a, const struct ct_entry *entry);
 
 /* Counts the DESTROY event of entry: its final counters minus what was
  * counted already; an entry that began since the last read is counted
- * whole (SPEC, accounting rule 3). The entry stays as a tombstone until
+ * whole (accounting rule 3). The entry stays as a tombstone until
  * the end of the read under way, or of the next one: so that a dump in
  * flight, which may still return it, cannot count it again, nor can the
  * same event delivered twice (the kernel redelivers events when a

@@ -1,6 +1,7 @@
-/* classify.c: SPEC's three host rules, in order. The reply tuple is the one
- * NAT rewrote, so a port forward's internal server only shows there (rule
- * 2), and a masqueraded client only in the original tuple (rule 1). */
+/* classify.c: the three host rules (docs/DESIGN.md), in order. The reply
+ * tuple is the one NAT rewrote, so a port forward's internal server only
+ * shows there (rule 2), and a masqueraded client only in the original
+ * tuple (rule 1). */
 #include "classify.h"
 
 static bool is_local(const struct localnet *local, const struct ct_tuple *t,

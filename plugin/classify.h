@@ -1,5 +1,6 @@
-/* classify.h: which local host a conntrack entry belongs to (SPEC, "Which
- * host a connection belongs to"), and which direction is its send side. */
+/* classify.h: which local host a conntrack entry belongs to (host rules 1
+ * to 3, docs/DESIGN.md, "Counting rules"), and which direction is its send
+ * side. */
 #ifndef CTFLOW_CLASSIFY_H
 #define CTFLOW_CLASSIFY_H
 

@@ -68,7 +68,7 @@ static bool kernel_sends_events(const struct collector_config *config) {
 /* EnableAccounting: the kernel gives counters to entries created while
  * nf_conntrack_acct is 1, so ctflow sets it before it subscribes and
  * dumps. Runs in the namespace. Failing is not fatal: ctflow counts
- * connections then, as with nf_conntrack_acct=0 (SPEC, rule 6). */
+ * connections then, as with nf_conntrack_acct=0 (accounting rule 6). */
 static void enable_accounting(struct collector *c) {
   const char *ns = c->config.netns ? c->config.netns : "collectd's own";
   int was = -1;
@@ -109,7 +109,7 @@ static struct collector *fail(struct collector *c, const char *what) {
 }
 
 /* Opens NetNamespace into c->netns. Returns 0, or -1 after logging why
- * (SPEC: an error naming the option and the value). */
+ * (one error naming the option and the value, as for any bad option). */
 static int open_netns(struct collector *c) {
   const char *name = c->config.netns;
   char path[4096];

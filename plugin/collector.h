@@ -41,7 +41,7 @@ struct collector_config {
   /* MaxNewHosts: new hosts per family and read after the first; 0:
    * HOSTS_MAX_NEW. */
   size_t max_new_hosts;
-  bool events;                 /* count DESTROY events (SPEC: Events) */
+  bool events;                 /* Events: count DESTROY events */
   size_t event_buffer;         /* the event socket's buffer to start with */
   size_t event_buffer_max;     /* EventBufferSize */
   size_t top_flows;            /* TopFlows: keys with series of their own */

@@ -66,8 +66,9 @@ static void ctflow_log(int priority, const char *format, ...) {
   plugin_log(priority, PLUGIN_NAME ": %s", text);
 }
 
-/* Logs SPEC's one clear error for a bad option value and marks the
- * configuration failed; init then refuses to start. */
+/* Logs the one error a bad option value gets, naming the option and the
+ * value (README, "Options"), and marks the configuration failed; init then
+ * refuses to start. */
 static int bad_option(const oconfig_item_t *ci, const char *value,
                       const char *expected) {
   ctflow_log(LOG_ERR, "option %s: bad value \"%s\": expected %s; not starting",
@@ -534,7 +535,7 @@ static int ctflow_config(oconfig_item_t *block) {
 static int ctflow_init(void) {
   if (config_failed)
     return -1;
-  if (config.log == NULL) /* no <Plugin ctflow> block: SPEC's defaults */
+  if (config.log == NULL) /* no <Plugin ctflow> block: the defaults */
     set_defaults();
   config.names = names; /* NULL without HostName and HostsFile */
   collector = collector_new(&config);

@@ -9,8 +9,9 @@
 #include "fairlock.h"
 #include "filter.h"
 
-/* SPEC: 32 KiB. The kernel fills each dump batch up to the reader's buffer
- * (and to 32 KiB at most for ctnetlink), so a larger one buys nothing. */
+/* The kernel fills each dump batch up to the largest buffer the reader has
+ * received with, and to 32 KiB at most (netlink_recvmsg() caps it), so a
+ * larger one buys nothing and a smaller one means more batches. */
 #define CTNETLINK_BUFFER_SIZE 32768
 
 struct ctnetlink {

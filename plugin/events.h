@@ -3,7 +3,8 @@
  *
  * DESTROY events carry each entry's final counters: they are how ctflow
  * counts the tail of entries that end between two reads, and entries that
- * begin and end between two reads at all (SPEC, accounting rule 3). */
+ * begin and end between two reads at all (accounting rule 3,
+ * docs/DESIGN.md). */
 #ifndef CTFLOW_EVENTS_H
 #define CTFLOW_EVENTS_H
 

@@ -1,4 +1,4 @@
-/* flowkeys.h: traffic per flow key, for SPEC's top-flows series
+/* flowkeys.h: traffic per flow key, for the top-flows series
  * (ctflow-flows/if_octets-<key>). A flow key names what a network engineer
  * asks about, "192.168.1.23 to 93.184.216.34 on tcp 443", whatever the
  * number of conntrack entries behind it.
@@ -26,7 +26,7 @@ enum flow_key_kind { FLOW_KEY_CONVERSATION, FLOW_KEY_5TUPLE };
 #define FLOWKEYS_SAMPLE 8
 
 struct flow_key {
-  union ct_addr local;   /* the host's end (rule 3: the original source) */
+  union ct_addr local;   /* the host's end (host rule 3: the original source) */
   union ct_addr remote;  /* the far end */
   uint16_t service_port; /* the original destination port; 0 without ports */
   uint16_t local_port;   /* the host's port, FLOW_KEY_5TUPLE only */
@@ -86,8 +86,9 @@ void flowkeys_add(struct flowkeys *keys, const struct flow_key *key,
 size_t flowkeys_end_interval(struct flowkeys *keys, size_t n,
                              uint32_t idle_limit, struct key_stats *top);
 
-/* Writes key as SPEC spells it, "<local>-<remote>-<proto>[-<service
- * port>][-<local port>]", into buf. Returns what snprintf returns. */
+/* Writes key into buf as its series name spells it (README, "Options":
+ * FlowKey): "<local>-<remote>-<proto>[-<service port>][-<local port>]".
+ * Returns what snprintf returns. */
 int flow_key_format(const struct flow_key *key, enum flow_key_kind kind,
                     char *buf, size_t size);
 

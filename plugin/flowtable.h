@@ -2,8 +2,8 @@
  * last saw for each, so that a read adds only what they grew since.
  *
  * Conntrack IDs are reused once an entry is freed, so an entry is keyed by
- * its ID together with a hash of its original tuple and zone (SPEC,
- * accounting rule 4). */
+ * its ID together with a hash of its original tuple and zone (accounting
+ * rule 4, docs/DESIGN.md). */
 #ifndef CTFLOW_FLOWTABLE_H
 #define CTFLOW_FLOWTABLE_H
 
@@ -74,7 +74,7 @@ void flow_end(struct flow *flow);
 /* Returns what entry's counters grew since flow last saw them, and stores
  * them in flow. A counter lower than before means the entry's counters
  * were reset (conntrack -L -z resets all four together): then all their
- * whole new values are growth (SPEC, accounting rule 5). */
+ * whole new values are growth (accounting rule 5). */
 struct growth flow_advance(struct flow *flow, const struct ct_entry *entry);
 
 #endif

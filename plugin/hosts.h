@@ -1,6 +1,6 @@
 /* hosts.h: per-host aggregates: what each local host sent and received since
  * ctflow started, and its connections and peers as of the last read. Two
- * buckets are always there: "total" (every entry) and "other" (SPEC rule
+ * buckets are always there: "total" (every entry) and "other" (host rule
  * 3, and hosts refused a bucket). A host with no entries and no traffic for
  * forget_after reads in a row is forgotten: its bucket goes (its slot
  * under MaxHosts too), and if it comes back it starts again from zero.

@@ -8,8 +8,8 @@
  * changes or loses a name moves its growth from that read on; nothing it
  * carried before follows it, so no DERIVE series jumps by a host's past
  * and no byte is counted under two instances. A host that never had a
- * name counts from the start, as SPEC says; a name counts from the read it
- * was first used on. An instance no bucket goes under stops being
+ * name counts from the start (accounting rule 1); a name counts from the
+ * read it was first used on. An instance no bucket goes under stops being
  * dispatched; its counters are kept for when the name comes back (up to
  * as many idle instances as there are current ones, and at least
  * INSTANCES_IDLE_MIN; beyond that the longest idle are forgotten, and a

@@ -29,7 +29,8 @@ int prefix_parse(const char *text, struct prefix *out);
  * (errno EINVAL or ENOSPC). */
 int localnet_add(struct localnet *net, const char *text);
 
-/* Fills net with SPEC's default: 10/8, 172.16/12, 192.168/16, fc00::/7. */
+/* Fills net with LocalNetwork's default, the private ranges: 10/8,
+ * 172.16/12, 192.168/16, fc00::/7. */
 void localnet_set_default(struct localnet *net);
 
 /* Returns whether addr of the given family lies in one of the prefixes. */

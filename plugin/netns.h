@@ -1,6 +1,6 @@
 /* netns.h: network namespaces by name, so that ctflow can read the
- * conntrack table of another namespace (SPEC: a router in a namespace of
- * its own) while collectd stays where it is.
+ * conntrack table of another namespace (a router that runs in a namespace
+ * of its own) while collectd stays where it is.
  *
  * A socket belongs to the namespace its creator was in when it was made,
  * for good; and setns(2) moves only the calling thread. So a caller enters

@@ -1,4 +1,5 @@
-/* ctflow-bench.c: does ctflow meet SPEC's design goals on a real table?
+/* ctflow-bench.c: does ctflow meet its design goals (README, "Measured")
+ * on a real table?
  *
  *   ctflow-bench ENTRIES [ROUNDS]
  *
@@ -12,13 +13,13 @@
  *   (b) ctflow's whole read cycle, collector_read();
  *   (c) conntrack -L > /dev/null, the tool people compare against.
  *
- * It prints the medians (wall and CPU time), b/a (SPEC: at most 1.10) and
- * c/b, and ctflow's memory per tracked entry (SPEC: at most 64 bytes).
+ * It prints the medians (wall and CPU time), b/a (goal: at most 1.10) and
+ * c/b, and ctflow's memory per tracked entry (goal: at most 64 bytes).
  *
  *   ctflow-bench --events [RATE|max ...]
  *
  * measures instead whether ctflow's event reader keeps up with entries that
- * end (SPEC: 50,000 a second on one core, no overflow at the default
+ * end (goal: 50,000 a second on one core, no overflow at the default
  * buffer): for each RATE (default 10000 25000 50000 100000 200000 max) a
  * burst of entries created and deleted at that rate, with a collector that
  * counts their DESTROY events. It prints the events counted, the overflows
@@ -34,7 +35,7 @@
  *
  *   ctflow-bench --crafted [ENTRIES ...]
  *
- * measures what entries chosen against ctflow's hash cost a read (SPEC:
+ * measures what entries chosen against ctflow's hash cost a read (goal:
  * crafted input costs no more than random input, within 1.5x): for each
  * size (default 16384 32768 65536) IPv6 entries whose remote addresses
  * collide under a known key, read with that key forced and with a random
@@ -317,11 +318,11 @@ static const struct service *pick_service(uint64_t *state) {
 }
 
 /* Draws entry i of an office of hosts local hosts: 88% outbound and
- * masqueraded (SPEC host rule 1), 10% inbound through a port forward to
- * local host 0 (rule 2), 2% between two local hosts (rule 3). Entry i <
- * hosts is local host i's outbound entry, so that a table of at least
- * hosts entries has every host in it. Masquerade keeps the source port,
- * as Linux does while the reply tuple stays unique; a clash is drawn
+ * masqueraded (host rule 1, docs/DESIGN.md), 10% inbound through a port
+ * forward to local host 0 (rule 2), 2% between two local hosts (rule 3).
+ * Entry i < hosts is local host i's outbound entry, so that a table of at
+ * least hosts entries has every host in it. Masquerade keeps the source
+ * port, as Linux does while the reply tuple stays unique; a clash is drawn
  * again. */
 static void draw_entry(uint64_t *state, unsigned hosts, unsigned long i,
                        struct ct_tuple *orig, struct ct_tuple *reply,
@@ -920,7 +921,7 @@ static int events_main(int argc, char **argv) {
   }
   mnl_socket_close(nl);
   printf("\nevery event counted, no overflow at the default buffer: %s "
-         "(SPEC: 50000/s)\n",
+         "(goal: 50000/s)\n",
          sustained[0] ? sustained : "at no rate");
   if (first_loss[0])
     printf("first loss at %s\n", first_loss);
@@ -1199,7 +1200,7 @@ static int crafted_main(int argc, char **argv) {
     last = known;
   }
   printf("\ngrowth per doubling: 4 is quadratic, 2 linear; crafted/random "
-         "with a random key: SPEC, at most 1.5\n");
+         "with a random key: at most 1.5, the goal\n");
   free(crafted);
   free(random);
   return 0;
@@ -1468,11 +1469,11 @@ int main(int argc, char **argv) {
   print_times("conntrack -L (c) median", &list, rounds);
   double a = median(bare.wall, rounds), b = median(read.wall, rounds);
   double a_cpu = median(bare.cpu, rounds), b_cpu = median(read.cpu, rounds);
-  printf("%-24s %8.2f     (cpu %.2f; SPEC: at most 1.10)\n", "b/a", b / a,
+  printf("%-24s %8.2f     (cpu %.2f; goal: at most 1.10)\n", "b/a", b / a,
          b_cpu / a_cpu);
   printf("%-24s %8.2f     (cpu %.2f)\n", "c/b", median(list.wall, rounds) / b,
          median(list.cpu, rounds) / b_cpu);
-  printf("%-24s %8.1f B   (SPEC: at most 64; flow table %.1f, hosts and "
+  printf("%-24s %8.1f B   (goal: at most 64; flow table %.1f, hosts and "
          "peers %.1f)\n",
          "memory per entry", (double)self->memory / per,
          (double)self->flow_memory / per,

@@ -17,7 +17,7 @@
  * entries never dumped all meet fuzzed values. MaxHosts and MaxFlowKeys
  * are small so that their limits are reached too.
  *
- * Beyond the sanitizers, it checks what SPEC's series rely on: every byte,
+ * Beyond the sanitizers, it checks what the series rely on: every byte,
  * packet and connection counted for a host bucket (hosts and "other") is
  * counted in "total" too, and nothing else is; no host bucket ever holds
  * an address outside the local networks.

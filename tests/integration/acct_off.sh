@@ -1,7 +1,8 @@
 #!/bin/bash
 # acct_off.sh: with net.netfilter.nf_conntrack_acct=0 the kernel keeps no
-# byte counters; ctflow (SPEC, accounting rule 6) still counts connections,
-# counts no bytes or packets, and warns once, naming the sysctl.
+# byte counters; ctflow (accounting rule 6, docs/DESIGN.md) still counts
+# connections, counts no bytes or packets, and warns once, naming the
+# sysctl.
 # Needs root. Runs standalone with CTFLOW_SO=.../ctflow.so.
 set -eEuo pipefail
 
@@ -27,7 +28,7 @@ TOPO_ACCT=0 topo_up "$PREFIX"
 acct=$(topo_exec "$PREFIX" router cat /proc/sys/net/netfilter/nf_conntrack_acct)
 ctfi_check "the router's net.netfilter.nf_conntrack_acct is $acct (want 0)" test "$acct" = 0
 
-# No <Plugin ctflow> block: SPEC's default LocalNetwork covers the LAN.
+# No <Plugin ctflow> block: LocalNetwork's default covers the LAN.
 collectd_conf "$WORK" "" ""
 ctfi_start_collectd "$WORK" "${PREFIX}router"
 

@@ -1,16 +1,16 @@
 #!/bin/bash
 # accuracy_events.sh: entries that end between two reads are counted to the
-# byte from their DESTROY events (SPEC, accounting rule 3), measured against
-# the router's per-address nftables counters on the forward path (within
-# 0.1%, SPEC), with the router's timeouts of ending flows cut to 1 s and
-# collectd reading every 2 s, so that most entries of the workload begin and
-# end between two reads and leave the table before the next one: hundreds
-# of short TCP connections (outbound through masquerade, inbound through a
-# port forward, IPv6 routed), UDP request/response pairs each from a source
-# port of its own, ICMP and ICMPv6, and long transfers spanning several
-# reads. The same workload then runs again with Events false, and the test
-# prints (without asserting) how much of each host's traffic ctflow misses
-# without events.
+# byte from their DESTROY events (accounting rule 3, docs/DESIGN.md),
+# measured against the router's per-address nftables counters on the forward
+# path (within 0.1%, as README "Measured" promises), with the router's
+# timeouts of ending flows cut to 1 s and collectd reading every 2 s, so
+# that most entries of the workload begin and end between two reads and
+# leave the table before the next one: hundreds of short TCP connections
+# (outbound through masquerade, inbound through a port forward, IPv6
+# routed), UDP request/response pairs each from a source port of its own,
+# ICMP and ICMPv6, and long transfers spanning several reads. The same
+# workload then runs again with Events false, and the test prints (without
+# asserting) how much of each host's traffic ctflow misses without events.
 # Needs root. Runs standalone with CTFLOW_SO=.../ctflow.so.
 set -eEuo pipefail
 
@@ -169,7 +169,8 @@ run() {
     sed 's/^/# /' "$dir/collectd.log"
     return 1
   fi
-  # Series start at zero at this first read (rule 1); the table is empty.
+  # Series start at zero at this first read (accounting rule 1); the table
+  # is empty.
   topo_counters "$PREFIX" >"$dir/truth.before"
   workload
   ctfi_wait_jobs "Events $events: workload" "jobs completed every exchange"

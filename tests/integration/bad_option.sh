@@ -1,5 +1,5 @@
 #!/bin/bash
-# bad_option.sh: a bad value in <Plugin ctflow> (SPEC, "Configuration")
+# bad_option.sh: a bad value in <Plugin ctflow> (README, "Options")
 # makes ctflow log one clear error naming the option and the value and
 # refuse to start, while collectd and its other plugins keep running. A
 # NetNamespace that does not exist, or is no network namespace, is refused

@@ -1,7 +1,8 @@
 #!/bin/bash
 # churn.sh: entries deleted (conntrack -D) and counters zeroed
 # (conntrack -L -z) under ctflow while traffic flows; nothing is counted
-# twice (SPEC, accounting rules 3, 5 and 7's "nothing counted again").
+# twice (accounting rules 3, 5 and 7's "nothing counted again",
+# docs/DESIGN.md).
 #
 # What the kernel does, and so what is asserted:
 #   - conntrack -D of a TCP entry whose connection goes on: the entry ends
@@ -13,18 +14,18 @@
 #     first (it is no longer de-NATed), so the test deletes the entries of
 #     h3's two IPv6 streams only (data both ways every 50 ms until the test
 #     releases them, so every deletion finds them running). ctflow counts the deleted entry's tail from its DESTROY
-#     event and the new entry as a new connection of the same host (rule 2
-#     gives a reversed entry to the same host, directions right): while
+#     event and the new entry as a new connection of the same host (host
+#     rule 2 gives a reversed entry to the same host, directions right): while
 #     nothing is zeroed, every host agrees with the nft counters within
 #     0.1% (phase 1) and its total_connections is the connections made
 #     plus the entries the kernel made anew.
 #   - conntrack -L -z zeroes every entry's counters: ctflow loses what an
-#     entry carried between its last read and the zeroing (rule 5), and
-#     more when the counter is back above its last value by the next read
-#     (the drop cannot be seen then), and never counts anything twice: at
-#     every read each host is at most what the nft counters had after it,
-#     no DERIVE series goes down, and total is the sum of the buckets.
-#     A connection zeroed only while idle, after a read that saw all it
+#     entry carried between its last read and the zeroing (accounting rule
+#     5), and more when the counter is back above its last value by the next
+#     read (the drop cannot be seen then), and never counts anything twice:
+#     at every read each host is at most what the nft counters had after it,
+#     no DERIVE series goes down, and total is the sum of the buckets. A
+#     connection zeroed only while idle, after a read that saw all it
 #     carried, and growing less than before until the next read, loses
 #     nothing: h3's one IPv4 connection of phase 2 agrees within 0.1%.
 # Needs root. Runs standalone with CTFLOW_SO=.../ctflow.so.
@@ -401,7 +402,7 @@ touch "$STEPS/close" "$WORK/release.2"
 ctfi_wait_jobs "phase 2 (zeroing)" "jobs completed every exchange"
 settle "$WORK/truth.2" "phase 2"
 # Zeroed only while idle, after reads that had seen all it carried: the
-# drops were seen, so nothing was lost (rule 5).
+# drops were seen, so nothing was lost (accounting rule 5).
 # (field: of truth's "PACKETS BYTES")
 for t in "2 if_octets 1 received bytes" "2 if_octets 2 sent bytes" \
   "1 if_packets 1 received packets" "1 if_packets 2 sent packets"; do
@@ -453,10 +454,10 @@ lost=$(at "$WORK/truth.2.read" ctflow-self/errors-events_lost)
 echo "# ctflow-self/errors-events_lost: $lost"
 
 # What zeroing cost (phase 2; phase 1 lost nothing): how far below the nft
-# counters each address ended. Rule 5 loses an entry's bytes between its
-# last read and the zeroing; when a counter is back above its last value by
-# the next read the drop is not seen, and what the entry had carried until
-# the zeroing is lost.
+# counters each address ended. Accounting rule 5 loses an entry's bytes
+# between its last read and the zeroing; when a counter is back above its
+# last value by the next read the drop is not seen, and what the entry had
+# carried until the zeroing is lost.
 echo "# phase 2 (zeroing): how far below the nft counters each address ended"
 for a in "${LAN_ADDRS[@]}"; do
   read -r role fam addr <<<"$a"

@@ -156,8 +156,8 @@ truth_sum() {
 # Checks the instance in DIR: every host of the topology with its series
 # against the truth counters, every other LAN host's address without
 # series.
-# argv: dir, name, then "ADDR|TRUTH SPEC..." for the hosts that must have
-# series (TRUTH SPECs as truth_sum's, comma separated).
+# argv: dir, name, then "ADDR|ROLE FAM,..." for the hosts that must have
+# series (the "ROLE FAM" counters truth_sum takes, comma separated).
 check_hosts() {
   local dir=$1 name=$2 item addr specs role fam want=" "
   shift 2

@@ -4,9 +4,9 @@
 #   - h1's IPv4 address is "laptop" (HostName); its IPv6 one has no name;
 #   - h2's IPv4 and IPv6 leases are both "phone" (HostsFile): a dual-stack
 #     host, one series; h3's lease has no name ('*'); one line is no lease;
-#   - each named series has SPEC's 9 series, the named addresses have none
+#   - each named series has a host's 9 series, the named addresses have none
 #     of their own, and bytes and packets agree with the router's nftables
-#     counters (SPEC: within 0.1%);
+#     counters (within 0.1%);
 #   - the lease file rewritten in place, as dnsmasq does, renames h2
 #     "tablet" within a few reads; "phone" stops being written, "tablet"
 #     counts only what h2 carried since, and every byte is in exactly one
@@ -96,7 +96,7 @@ ctfi_wait_jobs "traffic under the first names"
 settle "$WORK/truth.phase1"
 
 for name in laptop phone; do
-  ctfi_check "ctflow-$name has SPEC's 9 host series" \
+  ctfi_check "ctflow-$name has the 9 host series" \
     csv_has_series "$WORK" "$name" "$CTFI_HOST_SERIES"
 done
 for a in "$H1" "$H2" "$H2_6"; do
@@ -136,7 +136,7 @@ ctfi_wait_jobs "traffic under the new name"
 settle "$WORK/truth.after"
 truth_check "$WORK" tablet "$READ" "tablet (h2 since the rename)" \
   "$(truth_growth "$WORK/truth.renamed" "$WORK/truth.after" h2 4 6)"
-ctfi_check "ctflow-tablet has SPEC's 9 host series" \
+ctfi_check "ctflow-tablet has the 9 host series" \
   csv_has_series "$WORK" tablet "$CTFI_HOST_SERIES"
 now=$(lines ctflow-phone/if_octets)
 ctfi_check "ctflow-phone is no longer written (lines $phone_lines -> $now)" \

@@ -3,8 +3,9 @@
 # real collectd. collectd runs in a monitor namespace of its own and reads
 # the conntrack table of the topology's NAT router, another namespace:
 #   - per-host bytes and packets match the router's nftables counters
-#     (SPEC: within 0.1%), including the tails that only the router's
-#     DESTROY events carry (the test flushes the router's table at the end);
+#     (within 0.1%, as README "Measured" promises), including the tails
+#     that only the router's DESTROY events carry (the test flushes the
+#     router's table at the end);
 #   - EnableAccounting true sets the router's nf_conntrack_acct, 0 when
 #     collectd starts, to 1, so that connections made afterwards have their
 #     bytes counted; entries older than that bring one notice;

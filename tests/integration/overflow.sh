@@ -1,7 +1,7 @@
 #!/bin/bash
-# overflow.sh: the DESTROY event socket overflows (SPEC, accounting rule
-# 7). With EventBufferSize 4096 the socket holds a handful of events; two
-# bursts of thousands of ending entries overflow it:
+# overflow.sh: the DESTROY event socket overflows (accounting rule 7,
+# docs/DESIGN.md). With EventBufferSize 4096 the socket holds a handful of
+# events; two bursts of thousands of ending entries overflow it:
 #   A. UDP request/response pairs, each from a source port of its own,
 #      ending within a second or so (1 s timeout), other traffic across them;
 #   B. thousands of UDP entries of h2's IPv6 address deleted in one

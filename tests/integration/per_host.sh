@@ -2,10 +2,12 @@
 # per_host.sh: ctflow inside the real collectd on a NAT router, measured
 # against what it cannot see itself:
 #   - bytes and packets: the router's per-address nftables counters on the
-#     forward path (SPEC: within 0.1%), IPv4 and IPv6, outbound through
-#     masquerade, inbound through the port forward (rule 2) and routed IPv6;
+#     forward path (within 0.1%), IPv4 and IPv6, outbound through
+#     masquerade, inbound through the port forward (host rule 2) and routed
+#     IPv6;
 #   - connections, peers, table size: conntrack -L / -C, classified here by
-#     SPEC's host rules, at a moment the table holds still across a read.
+#     the host rules (docs/DESIGN.md), at a moment the table holds still
+#     across a read.
 # Needs root. Runs standalone with CTFLOW_SO=.../ctflow.so.
 set -eEuo pipefail
 
@@ -38,7 +40,7 @@ for role in $TOPO_LAN_ROLES; do
 done
 TCP_STATES="SYN_SENT SYN_RECV ESTABLISHED FIN_WAIT CLOSE_WAIT LAST_ACK TIME_WAIT CLOSE SYN_SENT2"
 
-# Classifies conntrack -L output (stdin) by SPEC's host rules, as
+# Classifies conntrack -L output (stdin) by the host rules, as
 # "<bucket> <series> <value>" lines: every bucket's connection gauges,
 # hosts' peers, total's TCP states, the number of entries, and per host the
 # established TCP connections to the hold port (those the test opened).
@@ -150,8 +152,8 @@ topo_exec "$PREFIX" router sysctl -qw net.netfilter.nf_conntrack_acct=1 \
 collectd_conf "$WORK" "" "  LocalNetwork \"$TOPO_LAN4_NET\"
   LocalNetwork \"$TOPO_LAN6_NET\""
 ctfi_start_collectd "$WORK" "${PREFIX}router"
-# Series start at zero at this first read (rule 1); no LAN host has an
-# entry yet.
+# Series start at zero at this first read (accounting rule 1); no LAN host
+# has an entry yet.
 topo_counters "$PREFIX" >"$WORK/truth.before"
 
 # --- phase 1: traffic of every kind, spanning several reads ------------------
@@ -171,7 +173,7 @@ ctfi_job "h2 tcp6 down" topo_tcp "$PREFIX" h2 "$W6" 5206 down 2M 8M
 ctfi_job "h2 udp4" topo_udp "$PREFIX" h2 "$W4" 5 200 0.1
 ctfi_job "h2 ping6" topo_ping "$PREFIX" h2 "$W6" 5
 ctfi_job "h2 udp6 wan2" topo_udp "$PREFIX" h2 "$X6" 8 700 0.1
-# Both ends local: SPEC's rule 3, host "other".
+# Both ends local: host rule 3, host "other".
 ctfi_job "h2 ping4 router" topo_ping "$PREFIX" h2 "${TOPO_V4[router]}" 5 300
 ctfi_job "h2 ping6 router" topo_ping "$PREFIX" h2 "${TOPO_V6[router]}" 5
 ctfi_job "h3 tcp4 up" topo_tcp "$PREFIX" h3 "$W4" 5207 up 1M
@@ -322,12 +324,12 @@ truth() {
   topo_growth "$WORK/truth.before" "$WORK/truth.after" "$1"
 }
 
-# Every SPEC series, with SPEC's names.
+# Every series the README lists, under its name.
 for a in "${LAN_ADDRS[@]}"; do
   addr=${a##* }
-  ctfi_check "ctflow-$addr has SPEC's 9 host series" csv_has_series "$WORK" "$addr" "$CTFI_HOST_SERIES"
+  ctfi_check "ctflow-$addr has the 9 host series" csv_has_series "$WORK" "$addr" "$CTFI_HOST_SERIES"
 done
-ctfi_check "ctflow-other has SPEC's 9 host series" csv_has_series "$WORK" other "$CTFI_HOST_SERIES"
+ctfi_check "ctflow-other has the 9 host series" csv_has_series "$WORK" other "$CTFI_HOST_SERIES"
 total_series="$CTFI_HOST_SERIES current_connections-offloaded"
 for s in $TCP_STATES; do total_series+=" tcp_connections-$s"; done
 ctfi_check "ctflow-total has the host series, current_connections-offloaded and tcp_connections-<STATE> for 9 states" \

@@ -1,14 +1,15 @@
 #!/bin/bash
-# top_flows.sh: SPEC's top flows (ctflow-flows/if_octets-<key>) in the real
+# top_flows.sh: the top flows (ctflow-flows/if_octets-<key>) in the real
 # collectd on a NAT router, with skewed traffic spanning many reads:
-#   - the heaviest flows get series named as SPEC spells their keys, built
-#     here from the addresses and ports the test used: conversation and
-#     5tuple keys, outbound through masquerade, routed IPv6, inbound
+#   - the heaviest flows get series named as the README spells their keys,
+#     built here from the addresses and ports the test used: conversation
+#     and 5tuple keys, outbound through masquerade, routed IPv6, inbound
 #     through the port forward (rule 2), ICMP and ICMPv6;
 #   - per interval, the flows series (top keys + other) grow by what
-#     ctflow-total grew (SPEC: "Sum of all ctflow-flows series of an
-#     interval ... equals ctflow-total"), also with MaxHosts 2 and five
-#     LAN addresses active, where hosts beyond the bound are keyed as rule 3;
+#     ctflow-total grew (README, "Top flows per interval": they sum to
+#     ctflow-total whenever the top keys were top in the previous interval
+#     too), also with MaxHosts 2 and five LAN addresses active, where hosts
+#     beyond the bound are keyed as host rule 3;
 #   - TopFlows 0 writes no ctflow-flows series at all.
 # Four collectd instances, one per configuration, read the same router's
 # table at once: one topology and one traffic run serve them all.
@@ -52,7 +53,7 @@ H2_PORT=40012
 H3_UDP_PORT=40013
 MIB=1048576
 
-# The flows and their keys (SPEC, "Flow keys"): <local>-<remote>-<proto>
+# The flows and their keys (README, "Flow keys"): <local>-<remote>-<proto>
 # [-<service port>][-<local port>]. The service port is the original
 # destination port: for the port forward the one the visitor dialled.
 H1_BYTES=30 # MiB h1 downloads (masquerade), the heaviest
@@ -180,7 +181,7 @@ check_intervals() {
   out=$("$TOPO_PYTHON" -c "$INTERVALS" "$WORK/$run/csv/$CTFI_HOST" "$type" "$expected")
   grep '^# read' <<<"$out" || true
   read -r compared worst exact reads changes < <(grep -v '^#' <<<"$out")
-  ctfi_check "$run: in each of $compared reads (of $reads; $changes skipped: the top keys changed) the ctflow-flows $type series (top keys + other) grew by ctflow-total's growth, worst error $worst% (SPEC: equal; at most 0.1%)" \
+  ctfi_check "$run: in each of $compared reads (of $reads; $changes skipped: the top keys changed) the ctflow-flows $type series (top keys + other) grew by ctflow-total's growth, worst error $worst% (should be equal; at most 0.1% allowed)" \
     awk -v n="$compared" -v w="$worst" 'BEGIN { exit !(n >= 4 && w <= 0.1) }'
   if [[ -n $expected ]]; then
     grep '^# [0-9]* reads with top keys' <<<"$out" || true
@@ -257,7 +258,7 @@ start=$SECONDS
 topo_up "$PREFIX"
 # IGMP reports to 224.0.0.22 come at moments of the kernel's choosing, from
 # the router and (bridged up to br0) from the LAN hosts; conntrack tracks
-# them, and by SPEC's rule 1 (local source, remote destination) each makes
+# them, and by host rule 1 (local source, remote destination) each makes
 # its sender a host: the router's LAN address too, and with MaxHosts 2 one
 # could take a bucket before the test's traffic does. Left untracked here,
 # the hosts are those the test's traffic makes.

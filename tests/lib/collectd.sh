@@ -49,8 +49,9 @@
 #   csv_has_series DIR INSTANCE "TYPE..."
 #                             returns 0 when ctflow-INSTANCE/TYPE has a file
 #                             for every TYPE; prints the missing ones
-#   CTFI_HOST_SERIES          SPEC's 9 series of a host (types with their
-#                             type instances), as the csv writer names them
+#   CTFI_HOST_SERIES          the 9 series of a host (README, "Series":
+#                             types with their type instances), as the csv
+#                             writer names them
 #   csv_series DIR            print every SERIES written, one a line
 #   csv_values DIR SERIES [N] print "EPOCH VALUE" of every data line, oldest
 #                             first (VALUE: the Nth, default 1)
@@ -83,8 +84,9 @@
 #                             ctflow's at SEVERITY ("[SEVERITY] ctflow: ");
 #                             WHAT says what the line is
 #   ctfi_close TEXT CTFLOW TRUTH
-#                             ok when CTFLOW is within 0.1% of TRUTH (SPEC's
-#                             bound; equal when TRUTH is 0); prints both and
+#                             ok when CTFLOW is within 0.1% of TRUTH (the
+#                             accuracy ctflow promises, README "Measured";
+#                             equal when TRUTH is 0); prints both and
 #                             the relative error
 #   ctfi_job NAME CMD...      run CMD in the background as job NAME (a
 #                             traffic exchange, say); its stdout is dropped
@@ -436,7 +438,7 @@ ctfi_close() {
       exit !(c != "none" && e <= 0.001) }'); then
     ctfi_ok "$1: ctflow $2, nft $3, error $err"
   else
-    ctfi_not_ok "$1: ctflow $2, nft $3, error $err (SPEC: at most 0.1%)"
+    ctfi_not_ok "$1: ctflow $2, nft $3, error $err (allowed: at most 0.1%)"
   fi
 }
 

@@ -27,7 +27,7 @@
 # plus forward_all (every forwarded packet) and invalid (packets conntrack
 # called invalid: it does not count those in its own counters). Traffic
 # between the LAN and the router itself is not forwarded; for ICMP echo to
-# the router's LAN addresses (both ends local: SPEC's rule 3, "other") the
+# the router's LAN addresses (both ends local: host rule 3, "other") the
 # input and output chains count router_v<4|6>_in (echo requests from the
 # LAN) and router_v<4|6>_out (its echo replies to the LAN).
 #

@@ -1,7 +1,7 @@
-/* check_accounting.c: SPEC's accounting rules ("every byte once") and host
- * rules, driven read by read through accounting_begin_read(),
- * accounting_add() and accounting_end_read(), and DESTROY events through
- * accounting_end(), with synthetic entries. */
+/* check_accounting.c: the accounting rules ("every byte once") and host
+ * rules (docs/DESIGN.md, "Counting rules"), driven read by read through
+ * accounting_begin_read(), accounting_add() and accounting_end_read(), and
+ * DESTROY events through accounting_end(), with synthetic entries. */
 #include <check.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -105,7 +105,7 @@ static void assert_received(const struct host_stats *b, uint64_t packets,
   ck_assert_uint_eq(b->traffic.rx.bytes, bytes);
 }
 
-/* Rule 1 */
+/* Accounting rule 1 */
 
 START_TEST(what_entries_carried_before_the_first_read_is_not_counted) {
   entry_counters(&web, 10, 5000, 8, 40000);
@@ -137,7 +137,7 @@ START_TEST(entries_of_the_first_read_are_connections_but_none_began) {
 }
 END_TEST
 
-/* Rule 2 */
+/* Accounting rule 2 */
 
 START_TEST(an_entry_seen_in_consecutive_reads_adds_each_read_s_growth) {
   entry_counters(&web, 1, 100, 1, 1000);
@@ -181,7 +181,7 @@ START_TEST(a_connection_begins_once_however_many_reads_see_it) {
 }
 END_TEST
 
-/* Rule 4 */
+/* Accounting rule 4 */
 
 START_TEST(an_entry_returned_twice_in_one_read_is_one_connection) {
   read_whole();
@@ -245,7 +245,7 @@ START_TEST(the_same_id_and_tuple_in_two_zones_are_two_connections) {
 }
 END_TEST
 
-/* Rule 5 */
+/* Accounting rule 5 */
 
 START_TEST(a_counter_that_goes_down_was_reset_and_its_new_value_is_growth) {
   entry_counters(&web, 10, 5000, 8, 40000);
@@ -259,7 +259,7 @@ START_TEST(a_counter_that_goes_down_was_reset_and_its_new_value_is_growth) {
 }
 END_TEST
 
-/* Rule 6 */
+/* Accounting rule 6 */
 
 START_TEST(entries_without_counters_count_as_connections) {
   web.has_counters = false;
@@ -484,7 +484,7 @@ END_TEST
 
 /* Reads the laptop browsing and the port forward twice, when the laptop
  * has a bucket of its own and the server does not: the server's entry
- * goes to other, where SPEC rule 3 counts the original direction as tx,
+ * goes to other, where host rule 3 counts the original direction as tx,
  * whoever's entry it is; the entry is inbound, so this differs from how
  * the server's own bucket would count it. */
 static void assert_server_in_other_with_orig_as_tx(void) {
@@ -568,7 +568,7 @@ START_TEST(the_first_read_gives_every_host_in_the_table_a_bucket) {
 END_TEST
 
 /* The server's port-forward entry is inbound: in its own bucket the reply
- * direction is what it sends; in other, SPEC rule 3 makes the original
+ * direction is what it sends; in other, host rule 3 makes the original
  * direction tx. */
 START_TEST(a_host_deferred_by_max_new_counts_in_other_until_a_later_read) {
   settings.hosts.max_new = 1;
@@ -820,7 +820,7 @@ START_TEST(tcp_entries_are_counted_by_state_once_each) {
 }
 END_TEST
 
-/* Rule 3: DESTROY events */
+/* Accounting rule 3: DESTROY events */
 
 /* The kernel's DESTROY event for entry e, with the counters e has now. */
 static void ended(const struct ct_entry *e) { accounting_end(&acct, e); }

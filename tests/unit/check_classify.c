@@ -1,5 +1,5 @@
-/* check_classify.c: SPEC's host rules 1-3 ("Which host a connection belongs
- * to") on hand-built entries of the café's traffic. */
+/* check_classify.c: host rules 1 to 3 (docs/DESIGN.md, "Counting rules")
+ * on hand-built entries of the café's traffic. */
 #include <check.h>
 
 #include "classify.h"

@@ -1,6 +1,6 @@
-/* check_flowkeys.c: SPEC's top flows ("Top flows are the TopFlows keys with
- * the most bytes (rx + tx) in the interval"), their "other", the keys'
- * names ("Flow keys") and which end of an entry a key calls local, driven
+/* check_flowkeys.c: the top flows (the TopFlows keys with the most bytes,
+ * rx + tx, in the interval), their "other", the keys' names (README,
+ * "Flow keys") and which end of an entry a key calls local, driven
  * through flowkeys_add() and flowkeys_end_interval() as the collector
  * drives them once a read, and through the accounting. */
 #include <check.h>
@@ -224,8 +224,9 @@ START_TEST(other_accumulates_over_intervals) {
 }
 END_TEST
 
-/* SPEC: the flows series of an interval (top keys + other) grow by what
- * the whole table carried in it, while the top keys stay the same. */
+/* The flows series of an interval (top keys + other) grow by what the
+ * whole table carried in it, while the top keys stay the same (README,
+ * "Top flows per interval"). */
 START_TEST(top_keys_and_other_grow_by_the_interval_s_total) {
   uint64_t last_top[2] = {0, 0}, last_other = 0;
   for (unsigned interval = 1; interval <= 4; interval++) {
@@ -302,8 +303,9 @@ START_TEST(a_newcomer_heavier_than_the_lightest_key_takes_its_place) {
 }
 END_TEST
 
-/* SPEC: the flows series of an interval (top keys + other) add up to
- * total; what the evicted key carried went to total, and goes to other. */
+/* The flows series of an interval (top keys + other) add up to total
+ * (README, "Top flows per interval"); what the evicted key carried went to
+ * total, and goes to other. */
 START_TEST(what_an_evicted_key_carried_in_the_interval_goes_to_other) {
   room_for(2);
   carry(1, 100, 10);
@@ -480,7 +482,7 @@ START_TEST(forgetting_a_key_keeps_the_others_their_totals_and_their_order) {
 }
 END_TEST
 
-/* Key names (SPEC, "Flow keys") */
+/* Key names (README, "Flow keys") */
 
 /* Returns the name of the key flow_key_of() gives entry e in kind. */
 static const char *name_of(enum flow_key_kind kind, const struct ct_entry *e) {
@@ -642,7 +644,8 @@ START_TEST(rule_2_a_port_forward_is_keyed_from_the_internal_server) {
   struct flow_key fk = key_of(FIVE, &e);
   ck_assert(addr_is(&fk.local, SERVER));
   ck_assert(addr_is(&fk.remote, VISITOR));
-  /* SPEC: the service port is the original destination port. */
+  /* The service port is the original destination port (README, "Flow
+   * keys"). */
   ck_assert_uint_eq(fk.service_port, 8080);
   ck_assert_uint_eq(fk.local_port, 80);
   ck_assert_str_eq(name_of(CONV, &e), "192.168.1.10-198.51.100.7-tcp-8080");

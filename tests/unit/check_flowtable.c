@@ -325,7 +325,8 @@ START_TEST(the_memory_grows_with_the_flows_and_a_sweep_gives_it_back) {
 END_TEST
 
 START_TEST(a_million_flows_take_at_most_64_bytes_each) {
-  /* SPEC, design goals: at most 64 bytes per tracked entry. */
+  /* The design goal (README, "Measured"): at most 64 bytes per tracked
+   * entry. */
   const size_t n = 1000000;
   for (size_t i = 0; i < n; i++)
     numbered(i);

@@ -209,20 +209,20 @@ START_TEST(test_statistic_named_twice_in_one_message_is_refused) {
 }
 END_TEST
 
-/* SPEC: derive-<stat> for found invalid insert insert_failed drop
- * early_drop error search_restart clash_resolve chaintoolong. */
-START_TEST(test_reported_statistics_have_the_names_spec_gives) {
-  static const char *const spec[] = {
+/* README, "Series": derive-<stat> for found invalid insert insert_failed
+ * drop early_drop error search_restart clash_resolve chaintoolong. */
+START_TEST(test_reported_statistics_have_the_names_the_readme_gives) {
+  static const char *const documented[] = {
       "found",         "invalid",     "insert", "insert_failed",
       "drop",          "early_drop",  "error",  "search_restart",
       "clash_resolve", "chaintoolong"};
   struct cpu_messages m = load_cpu_messages();
   struct kernel_stats stats = sum_cpus(&m, in_order);
   unsigned named = 0;
-  for (size_t n = 0; n < sizeof(spec) / sizeof(spec[0]); n++)
+  for (size_t n = 0; n < sizeof(documented) / sizeof(documented[0]); n++)
     for (unsigned s = 0; s <= CTA_STATS_MAX; s++)
       if ((stats.reported & (1u << s)) && kernel_stat_name(s) != NULL &&
-          strcmp(kernel_stat_name(s), spec[n]) == 0)
+          strcmp(kernel_stat_name(s), documented[n]) == 0)
         named |= 1u << s;
   ck_assert_uint_eq(named, stats.reported);
   ck_assert_uint_eq(__builtin_popcount(named), 10);
@@ -397,7 +397,7 @@ static Suite *kernel_stats_suite(void) {
   tcase_add_test(tc,
                  test_statistic_without_a_name_is_neither_reported_nor_summed);
   tcase_add_test(tc, test_statistic_named_twice_in_one_message_is_refused);
-  tcase_add_test(tc, test_reported_statistics_have_the_names_spec_gives);
+  tcase_add_test(tc, test_reported_statistics_have_the_names_the_readme_gives);
   tcase_add_test(tc, test_statistics_the_kernel_dropped_have_no_name);
   suite_add_tcase(s, tc);
 

@@ -35,7 +35,7 @@
 #define WEB6 "2001:db8:ff::34"
 #define VISITOR6 "2001:db8:ee::7"
 
-/* Fills net with the café's LAN (not SPEC's default). */
+/* Fills net with the café's LAN (not LocalNetwork's default). */
 static inline void localnet_cafe(struct localnet *net) {
   net->count = 0;
   ck_assert_int_eq(localnet_add(net, "192.168.1.0/24"), 0);
