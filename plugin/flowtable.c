@@ -1,5 +1,5 @@
 /* flowtable.c: flows in fixed-size chunks that never move, found through
- * an open-addressing index of 32-bit slots (linear probing, load <= 1/2).
+ * an index of 32-bit slots (slots.h).
  *
  * 48 bytes a flow plus 4 to 8 bytes of index keeps a million tracked
  * entries near 56 MB, and chunks mean growing the table never copies or
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "slots.h"
 
 #define CHUNK_SHIFT 12
 #define CHUNK_FLOWS (1u << CHUNK_SHIFT)
@@ -20,8 +21,7 @@ struct flowtable {
   size_t chunk_count; /* allocated chunks */
   size_t chunk_slots; /* capacity of the chunks array */
   size_t count;       /* flows in use: positions 0..count-1 */
-  uint32_t *index;    /* 0 empty, else position + 1 */
-  size_t index_mask;  /* index size - 1, a power of two */
+  struct slots index; /* positions by tuple hash */
   /* The position after the last flow found. The kernel dumps its hash
    * buckets in the same order every time and flows are appended in dump
    * order, so this is usually the flow asked for next: one compare
@@ -33,44 +33,13 @@ static struct flow *flow_at(const struct flowtable *t, size_t pos) {
   return &t->chunks[pos >> CHUNK_SHIFT][pos & (CHUNK_FLOWS - 1)];
 }
 
-/* The tuple hash is keyed (hash.h), so its low bits choose the slot as
- * they are: nobody without the key can aim entries at one run of slots. */
-static size_t slot_of(const struct flowtable *t, uint64_t tuple_hash) {
-  return tuple_hash & t->index_mask;
-}
-
-/* Puts position pos into the index; the index has a free slot. */
-static void index_insert(struct flowtable *t, size_t pos) {
-  const struct flow *f = flow_at(t, pos);
-  size_t s = slot_of(t, f->tuple_hash);
-  while (t->index[s] != 0)
-    s = (s + 1) & t->index_mask;
-  t->index[s] = pos + 1;
-}
-
 /* Returns 0 after giving the index size slots and refilling it. */
 static int index_rebuild(struct flowtable *t, size_t size) {
-  if (size != t->index_mask + 1 || t->index == NULL) {
-    uint32_t *index = calloc(size, sizeof(*index));
-    if (index == NULL)
-      return -1;
-    free(t->index);
-    t->index = index;
-    t->index_mask = size - 1;
-  } else {
-    memset(t->index, 0, size * sizeof(*t->index));
-  }
+  if (slots_reset(&t->index, size) < 0)
+    return -1;
   for (size_t pos = 0; pos < t->count; pos++)
-    index_insert(t, pos);
+    slots_put(&t->index, flow_at(t, pos)->tuple_hash, pos);
   return 0;
-}
-
-/* Returns the index size for count flows: a power of two, load <= 1/2. */
-static size_t index_size_for(size_t count) {
-  size_t size = INDEX_MIN;
-  while (size < 2 * count)
-    size *= 2;
-  return size;
 }
 
 struct flowtable *flowtable_new(void) {
@@ -88,7 +57,7 @@ void flowtable_free(struct flowtable *t) {
   for (size_t i = 0; i < t->chunk_count; i++)
     free(t->chunks[i]);
   free(t->chunks);
-  free(t->index);
+  slots_free(&t->index);
   free(t);
 }
 
@@ -132,11 +101,11 @@ struct flow *flowtable_find(struct flowtable *t, uint32_t id,
       return f;
     }
   }
-  size_t s = slot_of(t, tuple_hash);
-  for (; t->index[s] != 0; s = (s + 1) & t->index_mask) {
-    struct flow *f = flow_at(t, t->index[s] - 1);
+  for (size_t s = slots_home(&t->index, tuple_hash); t->index.slot[s] != 0;
+       s = slots_next(&t->index, s)) {
+    struct flow *f = flow_at(t, t->index.slot[s] - 1);
     if (f->id == id && f->tuple_hash == tuple_hash) {
-      t->next = t->index[s];
+      t->next = t->index.slot[s];
       return f;
     }
   }
@@ -148,14 +117,14 @@ struct flow *flowtable_upsert(struct flowtable *t, uint32_t id,
   struct flow *found = flowtable_find(t, id, tuple_hash);
   if (found != NULL)
     return found;
-  if (2 * (t->count + 1) > t->index_mask + 1 &&
-      index_rebuild(t, 2 * (t->index_mask + 1)) < 0)
+  if (2 * (t->count + 1) > t->index.mask + 1 &&
+      index_rebuild(t, 2 * (t->index.mask + 1)) < 0)
     return NULL;
   if (reserve_position(t) < 0)
     return NULL;
   struct flow *f = flow_at(t, t->count);
   *f = (struct flow){.tuple_hash = tuple_hash, .id = id};
-  index_insert(t, t->count++);
+  slots_put(&t->index, tuple_hash, t->count++);
   t->next = t->count;
   return f;
 }
@@ -187,18 +156,18 @@ size_t flowtable_sweep(struct flowtable *t, uint32_t gen, bool forget_unseen) {
   release_chunks(t);
   /* Shrinking cannot fail for want of memory: on failure keep the old,
    * larger index, which still has room for every flow. */
-  if (index_rebuild(t, index_size_for(kept)) < 0)
-    index_rebuild(t, t->index_mask + 1);
+  if (index_rebuild(t, slots_size_for(kept, INDEX_MIN)) < 0)
+    index_rebuild(t, t->index.mask + 1);
   return removed;
 }
 
 size_t flowtable_count(const struct flowtable *t) { return t->count; }
 
 size_t flowtable_longest_run(const struct flowtable *t) {
-  size_t size = t->index_mask + 1, longest = 0, run = 0;
+  size_t size = t->index.mask + 1, longest = 0, run = 0;
   /* Twice round, so that a run across the end counts whole. */
   for (size_t i = 0; i < 2 * size && longest < size; i++) {
-    run = t->index[i & t->index_mask] != 0 ? run + 1 : 0;
+    run = t->index.slot[i & t->index.mask] != 0 ? run + 1 : 0;
     if (run > longest)
       longest = run;
   }
@@ -208,7 +177,7 @@ size_t flowtable_longest_run(const struct flowtable *t) {
 size_t flowtable_memory(const struct flowtable *t) {
   return sizeof(*t) + t->chunk_slots * sizeof(*t->chunks) +
          t->chunk_count * CHUNK_FLOWS * sizeof(struct flow) +
-         (t->index_mask + 1) * sizeof(*t->index);
+         slots_memory(&t->index);
 }
 
 void flow_end(struct flow *f) { f->seen = FLOW_ENDED; }

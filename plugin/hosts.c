@@ -1,5 +1,5 @@
-/* hosts.c: buckets in one array, found by address through an
- * open-addressing index. Hosts join at the end; forgotten ones leave at the
+/* hosts.c: buckets in one array, found by address through an index of
+ * slots (slots.h). Hosts join at the end; forgotten ones leave at the
  * end of a read, when the array is compacted and indexed anew (as
  * flowtable_sweep() does), so positions are stable within a read: the peer
  * set keys on them and is cleared when the next read begins. */
@@ -13,14 +13,6 @@
 
 #define FIXED_BUCKETS 2
 
-/* Returns the index size for max_hosts hosts: a power of two, load <= 1/2. */
-static size_t index_size_for(size_t max_hosts) {
-  size_t size = 16;
-  while (size < 2 * max_hosts)
-    size *= 2;
-  return size;
-}
-
 int hosts_init(struct hosts *h, const struct hosts_settings *settings) {
   *h = (struct hosts){
       .settings = *settings, .v6_max = settings->max_hosts, .capacity = 16};
@@ -28,10 +20,9 @@ int hosts_init(struct hosts *h, const struct hosts_settings *settings) {
     h->settings.max_new = HOSTS_MAX_NEW;
   if (h->settings.forget_after == 0)
     h->settings.forget_after = HOSTS_FORGET_AFTER;
-  h->index_mask = index_size_for(settings->max_hosts) - 1;
   h->buckets = calloc(h->capacity, sizeof(*h->buckets));
-  h->index = calloc(h->index_mask + 1, sizeof(*h->index));
-  if (h->buckets == NULL || h->index == NULL) {
+  if (h->buckets == NULL ||
+      slots_reset(&h->index, slots_size_for(settings->max_hosts, 16)) < 0) {
     hosts_free(h);
     return -1;
   }
@@ -43,7 +34,7 @@ int hosts_init(struct hosts *h, const struct hosts_settings *settings) {
 
 void hosts_free(struct hosts *h) {
   free(h->buckets);
-  free(h->index);
+  slots_free(&h->index);
   peerset_free(&h->peers);
   peerset_free(&h->refused);
   *h = (struct hosts){0};
@@ -81,9 +72,9 @@ static struct host_stats *append(struct hosts *h, uint8_t family,
 /* Returns the free index slot of addr, or the slot of its bucket. */
 static size_t slot_of(const struct hosts *h, uint8_t family,
                       const union ct_addr *addr) {
-  size_t s = hash_addr(family, addr) & h->index_mask;
-  for (; h->index[s] != 0; s = (s + 1) & h->index_mask) {
-    const struct host_stats *b = &h->buckets[h->index[s]];
+  size_t s = slots_home(&h->index, hash_addr(family, addr));
+  for (; h->index.slot[s] != 0; s = slots_next(&h->index, s)) {
+    const struct host_stats *b = &h->buckets[h->index.slot[s] - 1];
     if (b->family == family && memcmp(&b->addr, addr, sizeof(*addr)) == 0)
       break;
   }
@@ -120,8 +111,8 @@ static void count_refusal(struct hosts *h, uint64_t *counter, uint8_t family,
 struct host_stats *hosts_find(struct hosts *h, uint8_t family,
                               const union ct_addr *addr) {
   size_t s = slot_of(h, family, addr);
-  if (h->index[s] != 0)
-    return &h->buckets[h->index[s]];
+  if (h->index.slot[s] != 0)
+    return &h->buckets[h->index.slot[s] - 1];
   struct host_select *select = h->settings.select;
   if (select && !host_select_wants(select, family, addr))
     return hosts_other(h);
@@ -134,7 +125,7 @@ struct host_stats *hosts_find(struct hosts *h, uint8_t family,
   struct host_stats *b = append(h, family, addr);
   if (b == NULL)
     return hosts_other(h);
-  h->index[s] = h->count - 1;
+  h->index.slot[s] = (uint32_t)h->count;
   h->v6_count += f == HOST_V6;
   h->admitted[f]++;
   return b;
@@ -196,10 +187,10 @@ size_t hosts_end_read(struct hosts *h) {
   if (forgotten == 0)
     return 0;
   h->count = kept;
-  memset(h->index, 0, (h->index_mask + 1) * sizeof(*h->index));
+  slots_reset(&h->index, h->index.mask + 1); /* the same size: no failure */
   for (size_t i = FIXED_BUCKETS; i < h->count; i++) {
     const struct host_stats *b = &h->buckets[i];
-    h->index[slot_of(h, b->family, &b->addr)] = (uint32_t)i;
+    slots_put(&h->index, hash_addr(b->family, &b->addr), i);
   }
   return forgotten;
 }
@@ -225,7 +216,6 @@ int hosts_add_peer(struct hosts *h, struct host_stats *bucket, uint8_t family,
 }
 
 size_t hosts_memory(const struct hosts *h) {
-  return h->capacity * sizeof(*h->buckets) +
-         (h->index_mask + 1) * sizeof(*h->index) + peerset_memory(&h->peers) +
-         peerset_memory(&h->refused);
+  return h->capacity * sizeof(*h->buckets) + slots_memory(&h->index) +
+         peerset_memory(&h->peers) + peerset_memory(&h->refused);
 }

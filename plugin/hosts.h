@@ -26,6 +26,7 @@
 #include "host_select.h"
 #include "peerset.h"
 #include "protocols.h"
+#include "slots.h"
 #include "traffic.h"
 
 enum bucket_kind { BUCKET_TOTAL, BUCKET_OTHER, BUCKET_HOST };
@@ -81,8 +82,7 @@ struct hosts {
   struct host_stats *buckets; /* [0] total, [1] other, then hosts */
   size_t count;
   size_t capacity;
-  uint32_t *index; /* open addressing over buckets: 0 free, else position */
-  size_t index_mask;
+  struct slots index;             /* bucket positions by address (hosts only) */
   struct hosts_settings settings; /* as told, with the defaults filled in */
   size_t v6_max;   /* IPv6 hosts at most (hosts_reserve_ipv4()) */
   size_t v6_count; /* IPv6 hosts with a bucket */

@@ -1,5 +1,5 @@
 /* table.h: an array of fixed-size items found by key through an
- * open-addressing index (linear probing, load <= 1/2). The items stay in
+ * index of slots (slots.h). The items stay in
  * the order they came; an item is its own key (hash and same look at the
  * key fields of whole items). */
 #ifndef CTFLOW_TABLE_H
@@ -9,11 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "slots.h"
+
 struct table {
   unsigned char *items;
   size_t item_size, count, capacity;
-  uint32_t *slots;  /* 0 free, else an item's position + 1 */
-  size_t slot_mask; /* slots - 1: a power of two, over twice count */
+  struct slots slots; /* the items' positions by hash */
   uint64_t (*hash)(const void *item);
   bool (*same)(const void *item, const void *key);
 };

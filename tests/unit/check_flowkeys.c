@@ -1040,8 +1040,8 @@ static size_t run_of_keys(const uint8_t key[16], const struct flow_key *fk) {
   for (int i = 0; i < CRAFTED; i++)
     flowkeys_add(&k, &fk[i], &packet, &packet);
   ck_assert_uint_eq(flowkeys_count(&k), CRAFTED);
-  size_t run =
-      longest_run(k.keys.slots, k.keys.slot_mask + 1, sizeof(*k.keys.slots));
+  size_t run = longest_run(k.keys.slots.slot, k.keys.slots.mask + 1,
+                           sizeof(*k.keys.slots.slot));
   flowkeys_free(&k);
   return run;
 }

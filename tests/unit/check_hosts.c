@@ -677,7 +677,7 @@ static size_t home_slot(const union ct_addr *addr) {
     ck_abort_msg("out of memory");
   hosts_find(&fresh, AF_INET6, addr);
   size_t slot = 0;
-  while (fresh.index[slot] == 0)
+  while (fresh.index.slot[slot] == 0)
     slot++;
   hosts_free(&fresh);
   return slot;
@@ -691,7 +691,8 @@ static size_t run_of_hosts(const uint8_t key[16], const union ct_addr *host) {
   ck_assert_int_eq(hosts_init(&h, &crafted_hosts), 0);
   for (int i = 0; i < CRAFTED; i++)
     hosts_find(&h, AF_INET6, &host[i]);
-  size_t run = longest_run(h.index, h.index_mask + 1, sizeof(*h.index));
+  size_t run =
+      longest_run(h.index.slot, h.index.mask + 1, sizeof(*h.index.slot));
   hosts_free(&h);
   return run;
 }
