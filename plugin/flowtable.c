@@ -137,27 +137,79 @@ static void release_chunks(struct flowtable *t) {
     free(t->chunks[--t->chunk_count]);
 }
 
-size_t flowtable_sweep(struct flowtable *t, uint32_t gen, bool forget_unseen) {
-  size_t kept = 0;
-  for (size_t pos = 0; pos < t->count; pos++) {
-    struct flow *f = flow_at(t, pos);
-    bool keep = f->seen == gen || (!forget_unseen && f->seen != FLOW_ENDED);
-    if (!keep)
-      continue;
-    if (kept != pos)
-      *flow_at(t, kept) = *f;
-    kept++;
+static uint64_t tuple_hash_at(size_t pos, const void *table) {
+  return flow_at(table, pos)->tuple_hash;
+}
+
+/* Returns the index slot that holds position pos. */
+static size_t slot_holding(const struct flowtable *t, size_t pos) {
+  size_t s = slots_home(&t->index, flow_at(t, pos)->tuple_hash);
+  while (t->index.slot[s] != pos + 1)
+    s = slots_next(&t->index, s);
+  return s;
+}
+
+/* Removes the flow at pos: the last flow takes its place. */
+static void remove_at(struct flowtable *t, size_t pos) {
+  size_t last = t->count - 1;
+  slots_remove(&t->index, slot_holding(t, pos), tuple_hash_at, t);
+  if (pos != last) {
+    t->index.slot[slot_holding(t, last)] = (uint32_t)pos + 1;
+    *flow_at(t, pos) = *flow_at(t, last);
   }
-  size_t removed = t->count - kept;
-  if (removed == 0)
-    return 0;
-  t->count = kept;
-  t->next = 0;
-  release_chunks(t);
+  t->count = last;
+}
+
+static bool kept(const struct flow *f, uint32_t gen, bool forget_unseen) {
+  return f->seen == gen || (!forget_unseen && f->seen != FLOW_ENDED);
+}
+
+/* Keeps the flows kept() keeps, in their order, and indexes them again. */
+static void compact(struct flowtable *t, uint32_t gen, bool forget_unseen) {
+  size_t n = 0;
+  for (size_t pos = 0; pos < t->count; pos++) {
+    const struct flow *f = flow_at(t, pos);
+    if (!kept(f, gen, forget_unseen))
+      continue;
+    if (n != pos)
+      *flow_at(t, n) = *f;
+    n++;
+  }
+  t->count = n;
   /* Shrinking cannot fail for want of memory: on failure keep the old,
    * larger index, which still has room for every flow. */
-  if (index_rebuild(t, slots_size_for(kept, INDEX_MIN)) < 0)
+  if (index_rebuild(t, slots_size_for(n, INDEX_MIN)) < 0)
     index_rebuild(t, t->index.mask + 1);
+}
+
+size_t flowtable_sweep(struct flowtable *t, uint32_t gen, bool forget_unseen) {
+  size_t removed = 0;
+  for (size_t pos = 0; pos < t->count; pos++)
+    removed += !kept(flow_at(t, pos), gen, forget_unseen);
+  if (removed == 0)
+    return 0;
+  /* A few flows gone (the usual read: the entries that ended since the
+   * last): each takes the last flow's place, and only their slots change.
+   * Many gone: compacting and indexing every flow again is cheaper than
+   * as many slot moves. (ctflow-bench --sweep: 1M flows, 1% gone, 12-16
+   * ms where compacting took 58; 100k flows, 10% gone, slot moves took
+   * 4.9 ms where compacting takes 2.2.) */
+  if (removed * 32 > t->count) {
+    compact(t, gen, forget_unseen);
+  } else {
+    for (size_t pos = 0; pos < t->count;)
+      if (kept(flow_at(t, pos), gen, forget_unseen))
+        pos++;
+      else
+        remove_at(t, pos); /* pos now holds the last flow: look again */
+    /* The index shrinks once it is 8 times too big: a table that shrinks
+     * read by read does not keep the index of its largest size. */
+    size_t fits = slots_size_for(t->count, INDEX_MIN);
+    if (fits * 8 <= t->index.mask + 1)
+      index_rebuild(t, fits); /* on failure the old index still serves */
+  }
+  t->next = 0;
+  release_chunks(t);
   return removed;
 }
 

@@ -54,6 +54,13 @@
  * are collectd.sh's gauges: the bare dump (a) of the table already in the
  * namespace, and the CPU time another process has used so far.
  *
+ *   ctflow-bench --sweep [FLOWS [PERCENT]]
+ *
+ * times the end of a read in the flow table alone: sweeps of FLOWS tracked
+ * flows (default 1,000,000) that each forget PERCENT of them (default 1,
+ * the entries that left the table since the last read), against sweeps
+ * that forget none (the table unchanged) in the same run.
+ *
  *   ctflow-bench --hash
  *
  * times one hash of an address and of a tuple: ctflow's, and libsodium's
@@ -1361,6 +1368,72 @@ static int hash_main(void) {
   return 0;
 }
 
+/* Returns the tuple hash --sweep gives flow number i: keyed, as a real
+ * tuple's. */
+static uint64_t hash_word_of(size_t i) {
+  struct hasher h = hash_begin();
+  hash_word(&h, i);
+  return hash_end(&h, 0, 0);
+}
+
+/* Returns the seconds one sweep of t takes when every flow but those whose
+ * number is `round` modulo `every` (none with every 0) was seen by read
+ * generation gen, then puts the forgotten ones back. */
+static double time_sweep(struct flowtable *t, size_t flows, size_t every,
+                         size_t round, uint32_t gen) {
+  for (size_t i = 0; i < flows; i++) {
+    struct flow *f = flowtable_find(t, (uint32_t)i, hash_word_of(i));
+    if (f != NULL && (every == 0 || i % every != round % every))
+      f->seen = gen;
+  }
+  double start = now();
+  flowtable_sweep(t, gen, true);
+  double seconds = now() - start;
+  for (size_t i = 0; i < flows; i++) {
+    struct flow *f = every != 0 && i % every == round % every
+                         ? flowtable_upsert(t, (uint32_t)i, hash_word_of(i))
+                         : NULL;
+    if (f != NULL)
+      f->seen = gen;
+  }
+  return seconds;
+}
+
+/* --sweep [FLOWS [PERCENT]]: see the top of the file. */
+static int sweep_main(int argc, char **argv) {
+  long flows = argc >= 1 ? strtol(argv[0], NULL, 10) : 1000000;
+  long percent = argc >= 2 ? strtol(argv[1], NULL, 10) : 1;
+  if (argc > 2 || flows < 100 || flows > 10000000 || percent < 1 ||
+      percent > 100) {
+    fprintf(stderr, "usage: ctflow-bench --sweep [FLOWS (100-10000000) "
+                    "[PERCENT (1-100)]]\n");
+    return 2;
+  }
+  struct flowtable *t = flowtable_new();
+  for (long i = 0; t != NULL && i < flows; i++)
+    if (flowtable_upsert(t, (uint32_t)i, hash_word_of((size_t)i)) == NULL)
+      t = NULL;
+  if (t == NULL) {
+    fprintf(stderr, "ctflow-bench: out of memory\n");
+    return 1;
+  }
+  double unchanged[MAX_ROUNDS], churned[MAX_ROUNDS];
+  uint32_t gen = 1;
+  for (int r = 0; r < 5; r++) {
+    unchanged[r] = time_sweep(t, (size_t)flows, 0, 0, ++gen);
+    churned[r] =
+        time_sweep(t, (size_t)flows, (size_t)(100 / percent), (size_t)r, ++gen);
+  }
+  double a = median(unchanged, 5), b = median(churned, 5);
+  printf("sweep of %ld flows, none forgotten    %8.2f ms (median of 5)\n",
+         flows, a * 1e3);
+  printf("sweep of %ld flows, %ld%% forgotten %8.2f ms (median of 5)\n", flows,
+         percent, b * 1e3);
+  printf("ratio                                  %8.2f\n", b / a);
+  flowtable_free(t);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "--events") == 0)
     return events_main(argc - 2, argv + 2);
@@ -1374,6 +1447,8 @@ int main(int argc, char **argv) {
     return bare_dump_main(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "--cpu") == 0)
     return cpu_main(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "--sweep") == 0)
+    return sweep_main(argc - 2, argv + 2);
   if (argc == 2 && strcmp(argv[1], "--hash") == 0)
     return hash_main();
   long entries = argc >= 2 ? strtol(argv[1], NULL, 10) : 0;
@@ -1388,6 +1463,7 @@ int main(int argc, char **argv) {
             "       ctflow-bench --load crafted|random ENTRIES\n"
             "       ctflow-bench --load office ENTRIES [HOSTS]\n"
             "       ctflow-bench --bare-dump [ROUNDS]\n"
+            "       ctflow-bench --sweep [FLOWS [PERCENT]]\n"
             "       ctflow-bench --cpu PID ...\n"
             "       ctflow-bench --hash\n",
             MAX_ROUNDS);

@@ -312,6 +312,52 @@ START_TEST(a_sweep_over_many_chunks_forgets_every_flow_it_removed) {
 }
 END_TEST
 
+/* The usual read: a few of many flows gone (each takes the last flow's
+ * place, and the index keeps every other). */
+START_TEST(a_sweep_of_a_few_gone_keeps_the_rest_findable_and_forgets_them) {
+  const size_t n = 100000;
+  insert_numbered(n);
+  for (size_t i = 0; i < n; i++)
+    numbered(i)->seen = i % 100 == 7 ? 1 : 2;
+  ck_assert_uint_eq(flowtable_sweep(table, 2, true), n / 100);
+  ck_assert_uint_eq(flowtable_count(table), n - n / 100);
+  for (size_t i = 0; i < n; i++) {
+    if (i % 100 == 7)
+      continue;
+    struct flow *f = numbered(i);
+    if (f->id != id_of(i) || f->seen != 2 || f->orig.bytes != bytes_of(i))
+      ck_abort_msg("flow %zu: id %u, seen %u, %ju bytes", i, f->id, f->seen,
+                   (uintmax_t)f->orig.bytes);
+  }
+  ck_assert_uint_eq(flowtable_count(table), n - n / 100);
+  for (size_t i = 7; i < n; i += 100)
+    if (numbered(i)->seen != 0)
+      ck_abort_msg("flow %zu survived the sweep", i);
+  ck_assert_uint_eq(flowtable_count(table), n);
+}
+END_TEST
+
+/* A table that loses a few flows read after read ends with an index of
+ * its size, not of its largest. */
+START_TEST(a_table_that_shrinks_read_by_read_gives_its_index_back) {
+  const size_t n = 100000;
+  insert_numbered(n);
+  size_t full = flowtable_memory(table);
+  uint32_t gen = 2;
+  for (size_t left = n; left > n / 64; left -= left / 40) {
+    gen++;
+    for (size_t i = 0; i < n; i++) {
+      struct flow *f = flowtable_find(table, id_of(i), tuple_hash_of(i));
+      if (f != NULL && i < left - left / 40)
+        f->seen = gen;
+    }
+    flowtable_sweep(table, gen, true);
+  }
+  ck_assert_uint_lt(flowtable_count(table), n / 32);
+  ck_assert_uint_lt(flowtable_memory(table), full / 8);
+}
+END_TEST
+
 START_TEST(the_memory_grows_with_the_flows_and_a_sweep_gives_it_back) {
   size_t empty = flowtable_memory(table);
   ck_assert_uint_gt(empty, 0);
@@ -440,6 +486,9 @@ static Suite *flowtable_suite(void) {
   tcase_add_test(
       scale, a_sweep_over_many_chunks_keeps_every_survivor_with_its_counters);
   tcase_add_test(scale, a_sweep_over_many_chunks_forgets_every_flow_it_removed);
+  tcase_add_test(
+      scale, a_sweep_of_a_few_gone_keeps_the_rest_findable_and_forgets_them);
+  tcase_add_test(scale, a_table_that_shrinks_read_by_read_gives_its_index_back);
   tcase_add_test(scale,
                  the_memory_grows_with_the_flows_and_a_sweep_gives_it_back);
   tcase_add_test(scale, a_million_flows_take_at_most_64_bytes_each);
