@@ -52,13 +52,21 @@ CASES=(
   'Host regex that does not compile|Host "/(/"|Host|/(/'
   'Host regex that regcomp would spend 10 s on|Host "/2++++++++++++++++++++++/"|Host|/2++++++++++++++++++++++/'
   'non-boolean IgnoreSelected|IgnoreSelected "yes"|IgnoreSelected|yes'
+  'unknown HostSeries|HostSeries "traffic" "bytes"|HostSeries|bytes'
   'a second <Plugin ctflow> block|LocalNetwork "192.168.77.0/24"\n</Plugin>\n<Plugin ctflow>\n  MaxHosts 10|a second <Plugin ctflow> block|put all ctflow options in one block'
 )
 
 # Every option ctflow knows: the unknown option's error lists them.
+# The block users start from, conf/ctflow.conf, comments and all: it must
+# start as it is.
+shipped=$(awk '/^<Plugin ctflow>/ { f = 1; next } /^<\/Plugin>/ { f = 0 } f' \
+  "$TESTS_DIR/../conf/ctflow.conf" | awk '{ printf "%s\\n", $0 }')
+[[ -n $shipped ]] || ctfi_cannot_run "no <Plugin ctflow> block in conf/ctflow.conf"
+CASES+=("the shipped conf/ctflow.conf|${shipped}||")
+
 OPTIONS="LocalNetwork MaxHosts MaxNewHosts Events EventBufferSize TopFlows FlowKey
   MaxFlowKeys ForgetAfter NetNamespace EnableAccounting HostName HostsFile
-  Protocol Zone Mark Host IgnoreSelected"
+  Protocol Zone Mark Host IgnoreSelected HostSeries"
 
 cleanup() {
   local i
@@ -95,7 +103,7 @@ collectd_wait_reads "$WORK/0" 5 || true
 for i in "${!CASES[@]}"; do
   IFS='|' read -r name body option value <<<"${CASES[$i]}"
   dir=$WORK/$i
-  echo "# case $name: <Plugin ctflow> $body"
+  echo "# case $name: <Plugin ctflow> ${body:0:120}"
   now=$(load_lines "$i")
   if collectd_running "$dir"; then
     ctfi_ok "$name: collectd keeps running"
