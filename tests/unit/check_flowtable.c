@@ -51,6 +51,23 @@ static void insert_numbered(size_t n) {
   ck_assert_uint_eq(flowtable_count(table), n);
 }
 
+/* Fails unless flow i is still tracked, seen by gen, with its counters. */
+static void assert_kept(size_t i, uint32_t gen) {
+  struct flow *f = numbered(i);
+  if (f->id != id_of(i) || f->tuple_hash != tuple_hash_of(i) ||
+      f->seen != gen || f->orig.bytes != bytes_of(i))
+    ck_abort_msg("flow %zu: id %u, seen %u, %ju bytes", i, f->id, f->seen,
+                 (uintmax_t)f->orig.bytes);
+}
+
+/* Fails unless the flows first, first + step, ... below n were forgotten:
+ * finding one inserts it anew, never seen. */
+static void assert_forgotten(size_t first, size_t step, size_t n) {
+  for (size_t i = first; i < n; i += step)
+    if (numbered(i)->seen != 0)
+      ck_abort_msg("flow %zu survived the sweep", i);
+}
+
 static void assert_growth(struct growth g, uint64_t orig_packets,
                           uint64_t orig_bytes, uint64_t reply_packets,
                           uint64_t reply_bytes) {
@@ -289,13 +306,8 @@ START_TEST(a_sweep_over_many_chunks_keeps_every_survivor_with_its_counters) {
   insert_numbered(n); /* odd ones seen by generation 2 */
   ck_assert_uint_eq(flowtable_sweep(table, 2, true), n / 2);
   ck_assert_uint_eq(flowtable_count(table), n / 2);
-  for (size_t i = 1; i < n; i += 2) {
-    struct flow *f = numbered(i);
-    if (f->id != id_of(i) || f->tuple_hash != tuple_hash_of(i) ||
-        f->seen != 2 || f->orig.bytes != bytes_of(i))
-      ck_abort_msg("flow %zu: id %u, seen %u, %ju bytes", i, f->id, f->seen,
-                   (uintmax_t)f->orig.bytes);
-  }
+  for (size_t i = 1; i < n; i += 2)
+    assert_kept(i, 2);
   /* Finding them inserted nothing. */
   ck_assert_uint_eq(flowtable_count(table), n / 2);
 }
@@ -305,9 +317,7 @@ START_TEST(a_sweep_over_many_chunks_forgets_every_flow_it_removed) {
   const size_t n = 100000;
   insert_numbered(n); /* even ones seen by generation 1 only */
   flowtable_sweep(table, 2, true);
-  for (size_t i = 0; i < n; i += 2)
-    if (numbered(i)->seen != 0)
-      ck_abort_msg("flow %zu survived the sweep", i);
+  assert_forgotten(0, 2, n);
   ck_assert_uint_eq(flowtable_count(table), n);
 }
 END_TEST
@@ -321,18 +331,11 @@ START_TEST(a_sweep_of_a_few_gone_keeps_the_rest_findable_and_forgets_them) {
     numbered(i)->seen = i % 100 == 7 ? 1 : 2;
   ck_assert_uint_eq(flowtable_sweep(table, 2, true), n / 100);
   ck_assert_uint_eq(flowtable_count(table), n - n / 100);
-  for (size_t i = 0; i < n; i++) {
-    if (i % 100 == 7)
-      continue;
-    struct flow *f = numbered(i);
-    if (f->id != id_of(i) || f->seen != 2 || f->orig.bytes != bytes_of(i))
-      ck_abort_msg("flow %zu: id %u, seen %u, %ju bytes", i, f->id, f->seen,
-                   (uintmax_t)f->orig.bytes);
-  }
+  for (size_t i = 0; i < n; i++)
+    if (i % 100 != 7)
+      assert_kept(i, 2);
   ck_assert_uint_eq(flowtable_count(table), n - n / 100);
-  for (size_t i = 7; i < n; i += 100)
-    if (numbered(i)->seen != 0)
-      ck_abort_msg("flow %zu survived the sweep", i);
+  assert_forgotten(7, 100, n);
   ck_assert_uint_eq(flowtable_count(table), n);
 }
 END_TEST

@@ -136,6 +136,18 @@ START_TEST(a_host_regex_of_too_many_atoms_is_one_error_naming_the_limit) {
 }
 END_TEST
 
+/* Starts ctflow with a block of the option lines given (NULL: no block)
+ * and makes one read. */
+static void start_and_read(const char *options) {
+  char block[512];
+  snprintf(block, sizeof(block), "<Plugin ctflow>\n%s</Plugin>\n",
+           options ? options : "");
+  if (options != NULL)
+    ck_assert_int_eq(stub_configure(block), 0);
+  ck_assert_int_eq(stub_init(), 0);
+  ck_assert_int_eq(stub_read(), 0);
+}
+
 /* Returns whether the last read dispatched series type-ti of instance pi. */
 static bool dispatched(const char *pi, const char *type, const char *ti) {
   return stub_find(pi, type, ti) != NULL;
@@ -143,8 +155,7 @@ static bool dispatched(const char *pi, const char *type, const char *ti) {
 
 /* Every series of a bucket by default: traffic, connections, peers. */
 START_TEST(by_default_other_gets_traffic_connections_and_peers) {
-  ck_assert_int_eq(stub_init(), 0);
-  ck_assert_int_eq(stub_read(), 0);
+  start_and_read(NULL);
   ck_assert(dispatched("other", "if_octets", ""));
   ck_assert(dispatched("other", "current_connections", ""));
   ck_assert(dispatched("other", "total_connections", ""));
@@ -154,12 +165,7 @@ START_TEST(by_default_other_gets_traffic_connections_and_peers) {
 END_TEST
 
 START_TEST(host_series_traffic_leaves_other_only_traffic_and_total_all) {
-  ck_assert_int_eq(stub_configure("<Plugin ctflow>\n"
-                                  "  HostSeries \"traffic\"\n"
-                                  "</Plugin>\n"),
-                   0);
-  ck_assert_int_eq(stub_init(), 0);
-  ck_assert_int_eq(stub_read(), 0);
+  start_and_read("  HostSeries \"traffic\"\n");
   ck_assert(dispatched("other", "if_octets", ""));
   ck_assert(dispatched("other", "if_packets", ""));
   ck_assert(!dispatched("other", "current_connections", ""));
@@ -175,12 +181,7 @@ START_TEST(host_series_traffic_leaves_other_only_traffic_and_total_all) {
 END_TEST
 
 START_TEST(host_series_connections_and_peers_leave_out_traffic) {
-  ck_assert_int_eq(stub_configure("<Plugin ctflow>\n"
-                                  "  HostSeries \"Connections\" \"peers\"\n"
-                                  "</Plugin>\n"),
-                   0);
-  ck_assert_int_eq(stub_init(), 0);
-  ck_assert_int_eq(stub_read(), 0);
+  start_and_read("  HostSeries \"Connections\" \"peers\"\n");
   ck_assert(!dispatched("other", "if_octets", ""));
   ck_assert(dispatched("other", "current_connections", "udp"));
   ck_assert(dispatched("other", "count", "peers"));
