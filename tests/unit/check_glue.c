@@ -29,14 +29,21 @@ static void refused_with(const char *word, const char *word2) {
   stub_shutdown();
 }
 
-START_TEST(a_good_block_starts_and_a_read_dispatches_series) {
-  ck_assert_int_eq(stub_configure("<Plugin ctflow>\n"
-                                  "  LocalNetwork \"192.168.77.0/24\"\n"
-                                  "  TopFlows 3\n"
-                                  "</Plugin>\n"),
-                   0);
+/* Starts ctflow with a block of the option lines given (NULL: no block)
+ * and makes one read. */
+static void start_and_read(const char *options) {
+  char block[512];
+  snprintf(block, sizeof(block), "<Plugin ctflow>\n%s</Plugin>\n",
+           options ? options : "");
+  if (options != NULL)
+    ck_assert_int_eq(stub_configure(block), 0);
   ck_assert_int_eq(stub_init(), 0);
   ck_assert_int_eq(stub_read(), 0);
+}
+
+START_TEST(a_good_block_starts_and_a_read_dispatches_series) {
+  start_and_read("  LocalNetwork \"192.168.77.0/24\"\n"
+                 "  TopFlows 3\n");
   ck_assert_ptr_nonnull(stub_find("total", "if_octets", ""));
   ck_assert_ptr_nonnull(stub_find("self", "count", "flows"));
   ck_assert_ptr_nonnull(stub_find("flows", "if_octets", "other"));
@@ -46,8 +53,7 @@ START_TEST(a_good_block_starts_and_a_read_dispatches_series) {
 END_TEST
 
 START_TEST(without_a_block_ctflow_starts_with_its_defaults) {
-  ck_assert_int_eq(stub_init(), 0);
-  ck_assert_int_eq(stub_read(), 0);
+  start_and_read(NULL);
   ck_assert_ptr_nonnull(stub_find("self", "count", "flows"));
   ck_assert_int_eq(stub_shutdown(), 0);
 }
@@ -135,18 +141,6 @@ START_TEST(a_host_regex_of_too_many_atoms_is_one_error_naming_the_limit) {
   refused_with("option Host: bad value \"/2{1,33}/\"", "at most 32 atoms");
 }
 END_TEST
-
-/* Starts ctflow with a block of the option lines given (NULL: no block)
- * and makes one read. */
-static void start_and_read(const char *options) {
-  char block[512];
-  snprintf(block, sizeof(block), "<Plugin ctflow>\n%s</Plugin>\n",
-           options ? options : "");
-  if (options != NULL)
-    ck_assert_int_eq(stub_configure(block), 0);
-  ck_assert_int_eq(stub_init(), 0);
-  ck_assert_int_eq(stub_read(), 0);
-}
 
 /* Returns whether the last read dispatched series type-ti of instance pi. */
 static bool dispatched(const char *pi, const char *type, const char *ti) {
