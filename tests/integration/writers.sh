@@ -177,10 +177,15 @@ ds_column() {
 }
 
 # --- reading the back ends ---------------------------------------------------
-# Prints "<key> <epoch> <value>" for every point of ctflow's series a back
-# end holds, <key> as the functions above spell it. argv: influxdb URL |
-# prometheus URL | whisper DIR.
-DUMP='
+# Reads a back end. argv:
+#   influxdb URL, prometheus URL, whisper DIR: prints "<key> <epoch>
+#     <value>" for every point of ctflow's series the back end holds, <key>
+#     as the functions above spell it;
+#   influxql URL QUERY: prints "<epoch> <value>" of each point of QUERY;
+#   promql URL QUERY EPOCH: prints "<epoch> <value>" of each series of
+#     QUERY's instant vector at EPOCH;
+#   page URL: prints the page (write_prometheus').
+BACKEND_QUERY='
 import json, os, sys, time, urllib.parse, urllib.request
 mode, where = sys.argv[1], sys.argv[2]
 def get(path, **query):
@@ -198,6 +203,19 @@ if mode == "influxdb":
             r = dict(zip(cols, row))
             tags = "".join(",%s=%s" % (k, r[k]) for k in ("host", "instance", "type", "type_instance") if r.get(k))
             show(s["name"] + tags, r["time"] / 1e9, r["value"])
+elif mode == "influxql":
+    answer = get("/query", db="collectd", epoch="ns", q=sys.argv[3])
+    for s in answer["results"][0].get("series", []):
+        for t, v in s["values"]:
+            if v is not None:
+                print("%.6f %r" % (t / 1e9, float(v)))
+elif mode == "promql":
+    answer = get("/api/v1/query", query=sys.argv[3], time=sys.argv[4])
+    for s in answer["data"]["result"]:
+        print("%.6f %r" % (float(s["value"][0]), float(s["value"][1])))
+elif mode == "page":
+    with urllib.request.urlopen(where, timeout=10) as r:
+        sys.stdout.write(r.read().decode())
 elif mode == "prometheus":
     answer = get("/api/v1/query", query="{__name__=~\"collectd_ctflow_.+\"}[15m]")
     for s in answer["data"]["result"]:
@@ -221,15 +239,15 @@ else:
 '
 
 dump_influxdb() {
-  ip netns exec "$ROUTER" "$TOPO_PYTHON" -c "$DUMP" influxdb \
+  ip netns exec "$ROUTER" "$TOPO_PYTHON" -c "$BACKEND_QUERY" influxdb \
     "http://127.0.0.1:$INFLUX_HTTP_PORT" >"$WORK/influxdb.dump"
 }
 dump_prometheus() {
-  ip netns exec "$ROUTER" "$TOPO_PYTHON" -c "$DUMP" prometheus \
+  ip netns exec "$ROUTER" "$TOPO_PYTHON" -c "$BACKEND_QUERY" prometheus \
     "http://127.0.0.1:$PROMETHEUS_PORT" >"$WORK/prometheus.dump"
 }
 dump_graphite() {
-  "$TOPO_PYTHON" -c "$DUMP" whisper "$WORK/carbon/whisper" >"$WORK/graphite.dump"
+  "$TOPO_PYTHON" -c "$BACKEND_QUERY" whisper "$WORK/carbon/whisper" >"$WORK/graphite.dump"
 }
 
 # These write into a file named last rather than print: a failing command
@@ -382,6 +400,18 @@ backend_check() {
     echo "# $name has no $key; its names of $PI: $(awk -v a="$PI" -v b="$(graphite_escape "$PI")" \
       'index($1, a) || index($1, b) { print $1 }' "$dump" | sort -u | head -4 | tr '\n' ' ')"
   fi
+}
+
+# Returns 0 when write_prometheus' PAGE has h1's series but none of its
+# transfer's key, and the key's csv points (KEY_CSV) end at REF.
+page_dropped() {
+  ! grep -qF "type=\"$H1_KEY\"" "$1" && grep -qF "ctflow=\"$H1\"" "$1" &&
+    awk -v t="$REF" '$1 > t + 0.3 { late = 1 } END { exit late }' "$2"
+}
+
+# Returns 0 when FILE has one "<epoch> <value>" line, its value above 0.
+one_positive() {
+  awk 'END { exit !(NR == 1 && $2 > 0) }' "$1"
 }
 
 # Returns 0 when file B ("<epoch> <value>" lines) has every known step of
@@ -575,6 +605,17 @@ if ((waited < 30)); then
 else
   echo "# after 30 s a back end still lacked a series' last read (see below)"
 fi
+
+# write_prometheus takes a series off its page once collectd's cache calls
+# it missing (no value for Timeout intervals, 2 by default): h1's transfer
+# key, sent last at or before REF, is gone four reads later; h1 is not.
+collectd_wait_reads "$WORK" $((n + 6))
+ip netns exec "$ROUTER" "$TOPO_PYTHON" -c "$BACKEND_QUERY" page \
+  "http://127.0.0.1:$EXPORTER_PORT/metrics" >"$WORK/metrics.txt"
+key_csv=$(csv_points "ctflow-flows/if_octets-$H1_KEY rx")
+ctfi_check "write_prometheus' page has h1's series but no longer its transfer's key, $(awk -v t="$REF" '$1 > t + 0.3' "$key_csv" | wc -l) values after REF" \
+  page_dropped "$WORK/metrics.txt" "$key_csv"
+
 collectd_stop "$WORK"
 ctfi_check "collectd exited cleanly on SIGTERM (status $COLLECTD_STATUS)" \
   test "$COLLECTD_STATUS" = 0
@@ -624,6 +665,19 @@ for s in "${SERIES[@]}"; do
   compare_check "rrdtool ${file#"$WORK/rrd/"} $ds ($type, step $CTFI_INTERVAL s)" \
     rrd "$CTFI_INTERVAL" "$type"
 done
+
+# --- the README's example queries, with h1's address --------------------------
+query="SELECT non_negative_derivative(\"value\", 1s) FROM \"ctflow_rx\" WHERE \"type\" = 'if_octets' AND \"instance\" = '$H1' AND time > now() - 1h"
+ip netns exec "$ROUTER" "$TOPO_PYTHON" -c "$BACKEND_QUERY" influxql \
+  "http://127.0.0.1:$INFLUX_HTTP_PORT" "$query" >"$WORK/points/got"
+csv=$(csv_points "ctflow-$H1/if_octets rx")
+last=${LAST["ctflow-$H1/if_octets rx"]}
+compare_check "InfluxQL $query: the csv's bytes per second between reads" rate 0.3
+query="rate(collectd_ctflow_if_octets_rx_total{ctflow=\"$H1\"}[5m])"
+ip netns exec "$ROUTER" "$TOPO_PYTHON" -c "$BACKEND_QUERY" promql \
+  "http://127.0.0.1:$PROMETHEUS_PORT" "$query" "$REF" >"$WORK/points/got"
+ctfi_check "PromQL $query at REF: one series, above 0: $(awk '{ printf "%s ", $2 }' "$WORK/points/got")" \
+  one_positive "$WORK/points/got"
 
 # --- what else the README says of each back end ------------------------------
 measurements=$(awk '{ sub(/,.*/, "", $1); print $1 }' "$WORK/influxdb.dump" | sort -u | tr '\n' ' ')
