@@ -414,6 +414,11 @@ one_positive() {
   awk 'END { exit !(NR == 1 && $2 > 0) }' "$1"
 }
 
+# Returns 0 when FILE has one "<epoch> <value>" line, its value VALUE.
+one_equal() {
+  awk -v want="$2" 'END { exit !(NR == 1 && $2 == want + 0) }' "$1"
+}
+
 # Returns 0 when file B ("<epoch> <value>" lines) has every known step of
 # file A, at least 3, with the same values.
 same_steps() {
@@ -678,11 +683,24 @@ ip netns exec "$ROUTER" "$TOPO_PYTHON" -c "$BACKEND_QUERY" promql \
   "http://127.0.0.1:$PROMETHEUS_PORT" "$query" "$REF" >"$WORK/points/got"
 ctfi_check "PromQL $query at REF: one series, above 0: $(awk '{ printf "%s ", $2 }' "$WORK/points/got")" \
   one_positive "$WORK/points/got"
+# Off the page, h1's transfer key is still in Prometheus: its samples carry
+# their own times, so no staleness marker ends it before the lookback.
+query="collectd_ctflow_if_octets_rx_total{type=\"$H1_KEY\"}"
+ip netns exec "$ROUTER" "$TOPO_PYTHON" -c "$BACKEND_QUERY" promql \
+  "http://127.0.0.1:$PROMETHEUS_PORT" "$query" "$(date +%s)" >"$WORK/points/got"
+key_last=$(awk 'END { print $2 }' "$key_csv")
+ctfi_check "PromQL $query now, $(($(date +%s) - ${REF%.*})) s after REF: the key's last csv value, $key_last: $(awk '{ printf "%s ", $2 }' "$WORK/points/got")" \
+  one_equal "$WORK/points/got" "$key_last"
 
 # --- what else the README says of each back end ------------------------------
 measurements=$(awk '{ sub(/,.*/, "", $1); print $1 }' "$WORK/influxdb.dump" | sort -u | tr '\n' ' ')
 ctfi_check "InfluxDB's measurements are one per data source name: ${measurements:-none}" \
   test "$measurements" = "ctflow_rx ctflow_seconds ctflow_tx ctflow_value "
+
+# Back ends on the router's loopback are tracked like any traffic: one of
+# the interval's top flows is Prometheus scraping write_prometheus.
+ctfi_check "the writers' own traffic is tracked: csv has ctflow-flows/if_octets-127.0.0.1-127.0.0.1-tcp-$EXPORTER_PORT" \
+  csv_has "$WORK" "ctflow-flows/if_octets-127.0.0.1-127.0.0.1-tcp-$EXPORTER_PORT"
 
 # rrdtool splits a DEF at ':': an IPv6 address in its path is written '\:'.
 file=$(rrd_file "ctflow-$H2_6/if_octets")
