@@ -398,7 +398,7 @@ backend_check() {
   compare_check "$name $key" "$@"
   if [[ ! -s $WORK/points/got ]]; then
     echo "# $name has no $key; its names of $PI: $(awk -v a="$PI" -v b="$(graphite_escape "$PI")" \
-      'index($1, a) || index($1, b) { print $1 }' "$dump" | sort -u | head -4 | tr '\n' ' ')"
+      '(index($1, a) || index($1, b)) && !seen[$1]++ && n++ < 4 { printf "%s ", $1 }' "$dump")"
   fi
 }
 
@@ -432,6 +432,15 @@ same_steps() {
 # $WORK/<name>/log; wait_listening makes a back end that does not come up a
 # failure of the test.
 
+# Runs back end NAME's command CMD... in the router's namespace, in the
+# background, its output into $WORK/NAME/log.
+run_backend() {
+  local name=$1
+  shift
+  ip netns exec "$ROUTER" "$@" </dev/null >"$WORK/$name/log" 2>&1 &
+  BACKEND_PIDS[$name]=$!
+}
+
 start_influxdb() {
   local dir=$WORK/influxdb
   mkdir -p "$dir"
@@ -458,9 +467,7 @@ bind-address = "127.0.0.1:$INFLUX_RPC_PORT"
   typesdb = "$COLLECTD_TYPESDB"
   batch-timeout = "1s"
 EOF
-  ip netns exec "$ROUTER" influxd -config "$dir/influxdb.conf" \
-    </dev/null >"$dir/log" 2>&1 &
-  BACKEND_PIDS[influxdb]=$!
+  run_backend influxdb influxd -config "$dir/influxdb.conf"
 }
 
 start_carbon() {
@@ -489,10 +496,8 @@ EOF
   # One point a second: collectd's times are whole seconds here, and a
   # coarser step would keep only one read of several.
   printf '[all]\npattern = .*\nretentions = 1s:1h\n' >"$dir/storage-schemas.conf"
-  ip netns exec "$ROUTER" carbon-cache --config="$dir/carbon.conf" \
-    --pidfile="$dir/carbon.pid" --logdir="$dir" --nodaemon start \
-    </dev/null >"$dir/log" 2>&1 &
-  BACKEND_PIDS[carbon]=$!
+  run_backend carbon carbon-cache --config="$dir/carbon.conf" \
+    --pidfile="$dir/carbon.pid" --logdir="$dir" --nodaemon start
 }
 
 start_prometheus() {
@@ -507,11 +512,9 @@ scrape_configs:
     static_configs:
       - targets: ['127.0.0.1:$EXPORTER_PORT']
 EOF
-  ip netns exec "$ROUTER" prometheus --config.file="$dir/prometheus.yml" \
+  run_backend prometheus prometheus --config.file="$dir/prometheus.yml" \
     --storage.tsdb.path="$dir/data" \
-    --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" \
-    </dev/null >"$dir/log" 2>&1 &
-  BACKEND_PIDS[prometheus]=$!
+    --web.listen-address="127.0.0.1:$PROMETHEUS_PORT"
 }
 
 # Waits (at most 30 s) until back end NAME listens on PORT (tcp or udp) in
