@@ -20,6 +20,11 @@
 # transfer. For each, a back end must hold several points, every one of
 # them equal to the csv's value at its time (none where the csv has none),
 # the newest at the series' last read after the traffic.
+# And what README says besides: InfluxDB's four measurements; its
+# InfluxQL and PromQL examples; a series collectd stops getting (h1's
+# transfer key, out of the top) leaves write_prometheus' page but stays
+# in Prometheus; the back ends' own loopback traffic is among ctflow's
+# top flows.
 #
 # Everything runs in the router's namespace: collectd with ctflow and the
 # csv, rrdtool, network, write_graphite and write_prometheus writers, and
