@@ -74,12 +74,6 @@ csv_instances() {
   done
 }
 
-# Prints text as write_graphite's path has it: '.', white space and
-# control characters, then " \t\"\\:!,/()" each as its EscapeCharacter '_'.
-graphite_escape() {
-  printf '%s' "$1" | tr '.[:space:][:cntrl:]"\\:!,/()' '_'
-}
-
 # Prints the plugin instance of every ctflow path the listener received
 # ("ctfi.ctflow-<instance>.<type>..."), one a line.
 graphite_instances() {

@@ -70,6 +70,10 @@
 #                             "EPOCH TOTAL SUM" where they differ, return 1
 #                             when some did; print the number of reads
 #                             compared to stderr
+#   graphite_escape TEXT      print TEXT as write_graphite writes it in a
+#                             path: '.', white space, control characters
+#                             and " \t\"\\:!,/()" each as its EscapeCharacter
+#                             '_' (an IPv6 address's ':' too)
 #
 # Test reporting, TAP-like, shared by the integration tests:
 #   ctfi_require TOOL...      exit 1 (never skip) unless root, CTFLOW_SO is a
@@ -359,6 +363,10 @@ csv_total_mismatches() {
       print compared + 0 > "/dev/stderr"
       exit bad
     }' $reads "${files[@]}"
+}
+
+graphite_escape() {
+  printf '%s' "$1" | tr '.[:space:][:cntrl:]"\\:!,/()' '_'
 }
 
 collectd_wait_lines() {
