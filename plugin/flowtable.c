@@ -33,13 +33,13 @@ static struct flow *flow_at(const struct flowtable *t, size_t pos) {
   return &t->chunks[pos >> CHUNK_SHIFT][pos & (CHUNK_FLOWS - 1)];
 }
 
+static uint64_t tuple_hash_at(size_t pos, const void *table) {
+  return flow_at(table, pos)->tuple_hash;
+}
+
 /* Returns 0 after giving the index size slots and refilling it. */
 static int index_rebuild(struct flowtable *t, size_t size) {
-  if (slots_reset(&t->index, size) < 0)
-    return -1;
-  for (size_t pos = 0; pos < t->count; pos++)
-    slots_put(&t->index, flow_at(t, pos)->tuple_hash, pos);
-  return 0;
+  return slots_refill(&t->index, size, 0, t->count, tuple_hash_at, t);
 }
 
 struct flowtable *flowtable_new(void) {
@@ -137,16 +137,9 @@ static void release_chunks(struct flowtable *t) {
     free(t->chunks[--t->chunk_count]);
 }
 
-static uint64_t tuple_hash_at(size_t pos, const void *table) {
-  return flow_at(table, pos)->tuple_hash;
-}
-
 /* Returns the index slot that holds position pos. */
 static size_t slot_holding(const struct flowtable *t, size_t pos) {
-  size_t s = slots_home(&t->index, flow_at(t, pos)->tuple_hash);
-  while (t->index.slot[s] != pos + 1)
-    s = slots_next(&t->index, s);
-  return s;
+  return slots_holding(&t->index, flow_at(t, pos)->tuple_hash, pos);
 }
 
 /* Removes the flow at pos: the last flow takes its place. */
@@ -164,7 +157,7 @@ static bool kept(const struct flow *f, uint32_t gen, bool forget_unseen) {
   return f->seen == gen || (!forget_unseen && f->seen != FLOW_ENDED);
 }
 
-/* Keeps the flows kept() keeps, in their order, and indexes them again. */
+/* Keeps the flows kept() keeps, in their order; the index is then stale. */
 static void compact(struct flowtable *t, uint32_t gen, bool forget_unseen) {
   size_t n = 0;
   for (size_t pos = 0; pos < t->count; pos++) {
@@ -176,37 +169,43 @@ static void compact(struct flowtable *t, uint32_t gen, bool forget_unseen) {
     n++;
   }
   t->count = n;
-  /* Shrinking cannot fail for want of memory: on failure keep the old,
-   * larger index, which still has room for every flow. */
-  if (index_rebuild(t, slots_size_for(n, INDEX_MIN)) < 0)
-    index_rebuild(t, t->index.mask + 1);
 }
 
 size_t flowtable_sweep(struct flowtable *t, uint32_t gen, bool forget_unseen) {
-  size_t removed = 0;
-  for (size_t pos = 0; pos < t->count; pos++)
-    removed += !kept(flow_at(t, pos), gen, forget_unseen);
-  if (removed == 0)
-    return 0;
   /* A few flows gone (the usual read: the entries that ended since the
    * last): each takes the last flow's place, and only their slots change.
    * Many gone: compacting and indexing every flow again is cheaper than
-   * as many slot moves. (ctflow-bench --sweep: 1M flows, 1% gone, 12-16
-   * ms where compacting took 58; 100k flows, 10% gone, slot moves took
-   * 4.9 ms where compacting takes 2.2.) */
-  if (removed * 32 > t->count) {
-    compact(t, gen, forget_unseen);
-  } else {
-    for (size_t pos = 0; pos < t->count;)
-      if (kept(flow_at(t, pos), gen, forget_unseen))
-        pos++;
-      else
-        remove_at(t, pos); /* pos now holds the last flow: look again */
-    /* The index shrinks once it is 8 times too big: a table that shrinks
-     * read by read does not keep the index of its largest size. */
-    size_t fits = slots_size_for(t->count, INDEX_MIN);
-    if (fits * 8 <= t->index.mask + 1)
-      index_rebuild(t, fits); /* on failure the old index still serves */
+   * as many slot moves, so past 1/32 of the table the sweep compacts the
+   * rest. (ctflow-bench --sweep: 1M flows, 1% gone, 9-11 ms where
+   * compacting took 58; 100k flows, 10% gone, slot moves took 4.9 ms
+   * where compacting takes 2.2-2.6.) */
+  size_t before = t->count, gone = 0;
+  bool compacted = false;
+  for (size_t pos = 0; pos < t->count;) {
+    if (kept(flow_at(t, pos), gen, forget_unseen)) {
+      pos++;
+      continue;
+    }
+    if (++gone * 32 > before) {
+      compact(t, gen, forget_unseen);
+      compacted = true;
+      break;
+    }
+    remove_at(t, pos); /* pos now holds the last flow: look again */
+  }
+  size_t removed = before - t->count;
+  if (removed == 0)
+    return 0;
+  size_t fits = slots_size_for(t->count, INDEX_MIN);
+  if (compacted) {
+    /* Refilling at the size the index has cannot fail for want of
+     * memory. */
+    if (index_rebuild(t, fits) < 0)
+      index_rebuild(t, t->index.mask + 1);
+  } else if (fits * 8 <= t->index.mask + 1) {
+    /* A table shrinking read by read does not keep the index of its
+     * largest size; on failure the old one still serves. */
+    index_rebuild(t, fits);
   }
   t->next = 0;
   release_chunks(t);

@@ -1,8 +1,8 @@
 /* hosts.c: buckets in one array, found by address through an index of
  * slots (slots.h). Hosts join at the end; forgotten ones leave at the
- * end of a read, when the array is compacted and indexed anew (as
- * flowtable_sweep() does), so positions are stable within a read: the peer
- * set keys on them and is cleared when the next read begins. */
+ * end of a read, when the array is compacted and indexed anew, so
+ * positions are stable within a read: the peer pairs key on them, and are
+ * counted before the compaction and cleared when the next read begins. */
 #include "hosts.h"
 
 #include <netinet/in.h>
@@ -164,6 +164,11 @@ static bool busy(const struct host_stats *b) {
   return false;
 }
 
+static uint64_t hash_at(size_t pos, const void *hosts) {
+  const struct host_stats *b = &((const struct hosts *)hosts)->buckets[pos];
+  return hash_addr(b->family, &b->addr);
+}
+
 size_t hosts_end_read(struct hosts *h) {
   hosts_count_peers(h); /* while the positions are the read's */
   size_t kept = FIXED_BUCKETS;
@@ -187,11 +192,8 @@ size_t hosts_end_read(struct hosts *h) {
   if (forgotten == 0)
     return 0;
   h->count = kept;
-  slots_reset(&h->index, h->index.mask + 1); /* the same size: no failure */
-  for (size_t i = FIXED_BUCKETS; i < h->count; i++) {
-    const struct host_stats *b = &h->buckets[i];
-    slots_put(&h->index, hash_addr(b->family, &b->addr), i);
-  }
+  /* The same size: reusing the memory cannot fail. */
+  slots_refill(&h->index, h->index.mask + 1, FIXED_BUCKETS, kept, hash_at, h);
   return forgotten;
 }
 

@@ -38,6 +38,23 @@ void slots_put(struct slots *x, uint64_t hash, size_t pos) {
   x->slot[s] = (uint32_t)pos + 1;
 }
 
+size_t slots_holding(const struct slots *x, uint64_t hash, size_t pos) {
+  size_t s = slots_home(x, hash);
+  while (x->slot[s] != pos + 1)
+    s = slots_next(x, s);
+  return s;
+}
+
+int slots_refill(struct slots *x, size_t size, size_t first, size_t count,
+                 uint64_t (*hash_of)(size_t pos, const void *items),
+                 const void *items) {
+  if (slots_reset(x, size) < 0)
+    return -1;
+  for (size_t pos = first; pos < count; pos++)
+    slots_put(x, hash_of(pos, items), pos);
+  return 0;
+}
+
 void slots_remove(struct slots *x, size_t hole,
                   uint64_t (*hash_of)(size_t pos, const void *items),
                   const void *items) {

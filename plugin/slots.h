@@ -44,6 +44,16 @@ void slots_free(struct slots *x);
  * from its home. x has a free slot. */
 void slots_put(struct slots *x, uint64_t hash, size_t pos);
 
+/* Returns the slot that holds position pos, whose item hashes to hash. */
+size_t slots_holding(const struct slots *x, uint64_t hash, size_t pos);
+
+/* Gives x size free slots, as slots_reset() does, and puts positions first
+ * to count - 1 into them; hash_of(pos, items) returns the hash of the item
+ * at pos. Returns 0, or -1 when out of memory (x is left as it was). */
+int slots_refill(struct slots *x, size_t size, size_t first, size_t count,
+                 uint64_t (*hash_of)(size_t pos, const void *items),
+                 const void *items);
+
 /* Frees slot hole. A lookup walks from an item's home slot to the first
  * free one, so a free slot must not cut a walk short: each later item of
  * the run that could not be found past the hole moves back into it,

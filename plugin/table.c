@@ -13,14 +13,16 @@ long table_find(const struct table *t, const void *key, size_t *slot) {
   return -1;
 }
 
+static uint64_t hash_at(size_t pos, const void *table) {
+  const struct table *t = table;
+  return t->hash(table_at(t, pos));
+}
+
 /* Indexes every item afresh, in slots for at least count items. Returns
  * 0, or -1 when out of memory (the old index stays). */
 static int reindex(struct table *t, size_t count) {
-  if (slots_reset(&t->slots, slots_size_for(count, 16)) < 0)
-    return -1;
-  for (size_t pos = 0; pos < t->count; pos++)
-    slots_put(&t->slots, t->hash(table_at(t, pos)), pos);
-  return 0;
+  return slots_refill(&t->slots, slots_size_for(count, 16), 0, t->count,
+                      hash_at, t);
 }
 
 int table_init(struct table *t, size_t item_size,
@@ -59,16 +61,9 @@ void *table_get(struct table *t, const void *key) {
   return item;
 }
 
-static uint64_t hash_at(size_t pos, const void *table) {
-  const struct table *t = table;
-  return t->hash(table_at(t, pos));
-}
-
 void *table_replace(struct table *t, size_t pos, const void *key) {
-  size_t s = slots_home(&t->slots, hash_at(pos, t));
-  while (t->slots.slot[s] != pos + 1)
-    s = slots_next(&t->slots, s);
-  slots_remove(&t->slots, s, hash_at, t);
+  slots_remove(&t->slots, slots_holding(&t->slots, hash_at(pos, t), pos),
+               hash_at, t);
   void *item = table_at(t, pos);
   memcpy(item, key, t->item_size);
   slots_put(&t->slots, t->hash(item), pos);
@@ -78,9 +73,7 @@ void *table_replace(struct table *t, size_t pos, const void *key) {
 void table_truncate(struct table *t, size_t count) {
   t->count = count;
   /* The same size: reusing the memory cannot fail. */
-  slots_reset(&t->slots, t->slots.mask + 1);
-  for (size_t pos = 0; pos < t->count; pos++)
-    slots_put(&t->slots, t->hash(table_at(t, pos)), pos);
+  slots_refill(&t->slots, t->slots.mask + 1, 0, count, hash_at, t);
 }
 
 size_t table_memory(const struct table *t) {
