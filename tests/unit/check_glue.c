@@ -147,28 +147,40 @@ static bool dispatched(const char *pi, const char *type, const char *ti) {
   return stub_find(pi, type, ti) != NULL;
 }
 
+/* Fails unless the last read dispatched bucket pi's traffic, connections
+ * and peers series as asked: each group whole when true, none of it when
+ * false. */
+static void assert_bucket_series(const char *pi, bool traffic, bool connections,
+                                 bool peers) {
+  ck_assert_msg(dispatched(pi, "if_octets", "") == traffic &&
+                    dispatched(pi, "if_packets", "") == traffic,
+                "%s: traffic series %s", pi, traffic ? "missing" : "sent");
+  bool all = true, none = true;
+  const char *kinds[] = {"", "tcp", "udp", "icmp", "other"};
+  for (size_t i = 0; i < sizeof(kinds) / sizeof(*kinds); i++) {
+    bool sent = dispatched(pi, "current_connections", kinds[i]);
+    all &= sent, none &= !sent;
+  }
+  bool total = dispatched(pi, "total_connections", "");
+  ck_assert_msg(connections ? all && total : none && !total,
+                "%s: connection series %s", pi,
+                connections ? "missing" : "sent");
+  ck_assert_msg(dispatched(pi, "count", "peers") == peers, "%s: count-peers %s",
+                pi, peers ? "missing" : "sent");
+}
+
 /* Every series of a bucket by default: traffic, connections, peers. */
 START_TEST(by_default_other_gets_traffic_connections_and_peers) {
   start_and_read(NULL);
-  ck_assert(dispatched("other", "if_octets", ""));
-  ck_assert(dispatched("other", "current_connections", ""));
-  ck_assert(dispatched("other", "total_connections", ""));
-  ck_assert(dispatched("other", "count", "peers"));
+  assert_bucket_series("other", true, true, true);
   ck_assert_int_eq(stub_shutdown(), 0);
 }
 END_TEST
 
 START_TEST(host_series_traffic_leaves_other_only_traffic_and_total_all) {
   start_and_read("  HostSeries \"traffic\"\n");
-  ck_assert(dispatched("other", "if_octets", ""));
-  ck_assert(dispatched("other", "if_packets", ""));
-  ck_assert(!dispatched("other", "current_connections", ""));
-  ck_assert(!dispatched("other", "current_connections", "tcp"));
-  ck_assert(!dispatched("other", "total_connections", ""));
-  ck_assert(!dispatched("other", "count", "peers"));
-  ck_assert(dispatched("total", "current_connections", ""));
-  ck_assert(dispatched("total", "total_connections", ""));
-  ck_assert(dispatched("total", "count", "peers"));
+  assert_bucket_series("other", true, false, false);
+  assert_bucket_series("total", true, true, true);
   ck_assert_int_eq(stub_shutdown(), 0);
   ck_assert_int_eq(stub_errors(), 0);
 }
@@ -176,10 +188,8 @@ END_TEST
 
 START_TEST(host_series_connections_and_peers_leave_out_traffic) {
   start_and_read("  HostSeries \"Connections\" \"peers\"\n");
-  ck_assert(!dispatched("other", "if_octets", ""));
-  ck_assert(dispatched("other", "current_connections", "udp"));
-  ck_assert(dispatched("other", "count", "peers"));
-  ck_assert(dispatched("total", "if_octets", ""));
+  assert_bucket_series("other", false, true, true);
+  assert_bucket_series("total", true, true, true);
   ck_assert_int_eq(stub_shutdown(), 0);
 }
 END_TEST
